@@ -1,0 +1,78 @@
+import { parseArgs } from 'node:util';
+import { controlPlaneSettings, parseControlPlaneConfig } from '../control-plane/config.js';
+import { runControlPlane } from '../control-plane/main.js';
+import { ConfigError, describeSettings } from '../shared/env-config.js';
+import { berthVersion } from '../shared/version.js';
+
+const usage = `berth ${berthVersion} — self-hosted deployments on your own servers
+
+Usage:
+  berth dev             run the control plane for local use (embedded PostgreSQL unless BERTH_DATABASE_URL is set)
+  berth control-plane   run the control plane (the API and, soon, the agent gateway)
+  berth agent           run the agent on a server (not available yet)
+  berth --version       print the version
+  berth <command> --help
+
+Settings (flag, environment variable, meaning):
+${describeSettings(controlPlaneSettings).join('\n')}
+`;
+
+const flagOptions = Object.fromEntries(
+  Object.values(controlPlaneSettings).map((s) => [s.flag, { type: 'string' as const }]),
+);
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(usage);
+    return;
+  }
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`${berthVersion}\n`);
+    return;
+  }
+  if (command === 'agent') {
+    fail('berth agent: not available yet — the agent arrives with the agent-link work (issue #4).', 1);
+  }
+  if (command !== 'dev' && command !== 'control-plane') fail(`berth: unknown command "${command}".\n\n${usage}`);
+
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: rest, options: { ...flagOptions, help: { type: 'boolean' } }, strict: true }).values;
+  } catch (error) {
+    fail(`berth ${command}: ${(error as Error).message}\nRun "berth ${command} --help" for the settings.`);
+  }
+  if (values['help']) {
+    process.stdout.write(usage);
+    return;
+  }
+
+  let config: ReturnType<typeof parseControlPlaneConfig>;
+  try {
+    config = parseControlPlaneConfig(process.env, values as Record<string, string | undefined>);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`berth ${command}: ${error.message}`);
+    throw error;
+  }
+
+  if (command === 'dev') {
+    if (config.databaseUrl === undefined) {
+      process.stderr.write(`Starting Berth with its embedded PostgreSQL in ${config.dataDir} …\n`);
+    }
+    await runControlPlane(config, (url) => {
+      process.stdout.write(`Berth is ready: ${url}  (API docs: ${url}/docs)\n`);
+    });
+    return;
+  }
+  await runControlPlane(config);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`berth: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { type Clock, systemClock } from '../shared/time.js';
+import type { ControlPlaneConfig } from './config.js';
+import { authenticatePlugin } from './http/authenticate.js';
+import { errorHandlerPlugin } from './http/error-handler.js';
+import { registerOpenApi } from './http/openapi.js';
+import { pathParamsInBodyPlugin } from './http/path-params-in-body.js';
+import { installValidators } from './http/validation.js';
+import { identityRoutes } from './modules/identity/routes.js';
+import { createIdentityService } from './modules/identity/service.js';
+import { projectRoutes } from './modules/projects/routes.js';
+import { createProjectService } from './modules/projects/service.js';
+import { sessionRoutes } from './modules/sessions/routes.js';
+import { createSessionService } from './modules/sessions/service.js';
+import { systemRoutes } from './modules/system/routes.js';
+import './http/request-context.js';
+
+/** What {@link buildApp} needs: validated config, a logger and an open, migrated ORM. */
+export interface AppDependencies {
+  config: ControlPlaneConfig;
+  log: Logger;
+  orm: MikroORM;
+  clock?: Clock;
+}
+
+// A client's request id is echoed when it is short and printable; anything else is replaced by our own.
+const acceptableRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The URL the API listens at, for links when BERTH_PUBLIC_URL is unset (a wildcard host is shown as loopback). */
+export function listeningUrl(app: FastifyInstance, config: Pick<ControlPlaneConfig, 'httpHost' | 'httpPort'>): string {
+  const address = app.server.address();
+  const port = address !== null && typeof address === 'object' ? address.port : config.httpPort;
+  const host = config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost === '::' ? '::1' : config.httpHost;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * The control plane's composition root: builds the services and the HTTP app around an open ORM. Returns the
+ * fastify instance unstarted, so tests drive it with `inject()` and `main.ts` listens.
+ */
+export async function buildApp({ config, log, orm, clock = systemClock }: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const sent = req.headers['x-request-id'];
+      return typeof sent === 'string' && acceptableRequestId.test(sent) ? sent : newId('request');
+    },
+    // Every public route is also served under /api, by the same handler, and listed once in OpenAPI.
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?') ? url.slice(4) || '/' : url;
+    },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: {} },
+  });
+  installValidators(app);
+
+  const publicUrl = () => config.publicUrl ?? listeningUrl(app, config);
+  const sessions = createSessionService({
+    now: clock,
+    sessionTtlHours: config.sessionTtlHours,
+    loginMaxFailures: config.loginMaxFailures,
+    loginWindowSeconds: config.loginWindowSeconds,
+  });
+  const identity = createIdentityService({ now: clock, publicUrl });
+  const projects = createProjectService({ now: clock });
+
+  // An empty body with a JSON content type means "no body", as curl sends it for bodiless POSTs.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
+  app.decorateRequest('em', null as never);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    request.em = orm.em.fork();
+  });
+
+  await app.register(errorHandlerPlugin);
+  await app.register(authenticatePlugin, { sessions });
+  await app.register(pathParamsInBodyPlugin);
+  await registerOpenApi(app);
+
+  await app.register(systemRoutes, { orm });
+  await app.register(identityRoutes, { identity, sessions });
+  await app.register(sessionRoutes, { sessions });
+  await app.register(projectRoutes, { projects });
+  return app;
+}

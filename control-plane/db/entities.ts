@@ -1,0 +1,6 @@
+import { Membership, Organization, User } from '../modules/identity/entity.js';
+import { Project } from '../modules/projects/entity.js';
+import { LoginFailure, Session } from '../modules/sessions/entity.js';
+
+/** Every entity the ORM maps; a module adds its entities here when it is created. */
+export const entities = [Organization, User, Membership, Session, LoginFailure, Project];

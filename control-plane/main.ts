@@ -1,0 +1,94 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { FastifyInstance } from 'fastify';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { berthVersion } from '../shared/version.js';
+import { buildApp, listeningUrl } from './app.js';
+import { type ControlPlaneConfig, sanitizeControlPlaneConfig } from './config.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres.js';
+import { migrate, openOrm } from './db/orm.js';
+
+/** A started control plane. */
+export interface RunningControlPlane {
+  /** Where the HTTP API answers. */
+  url: string;
+  app: FastifyInstance;
+  /** Graceful stop: stop accepting, finish in-flight requests, close the ORM, stop the embedded database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the control plane: the database (BERTH_DATABASE_URL, or an embedded PostgreSQL under the data folder),
+ * migrations, then the HTTP API. Failures on the way undo what was started.
+ */
+export async function startControlPlane(config: ControlPlaneConfig, log: Logger): Promise<RunningControlPlane> {
+  const started = Date.now();
+  log.info({ version: berthVersion, config: sanitizeControlPlaneConfig(config) }, 'starting control plane');
+  let embedded: EmbeddedPostgres | undefined;
+  let orm: MikroORM | undefined;
+  try {
+    let url = config.databaseUrl;
+    if (url === undefined) {
+      embedded = await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        log,
+        onUnexpectedExit: (code, signal) => {
+          // Without its database the control plane can only answer errors: exit so a supervisor restarts both.
+          log.fatal({ code, signal }, 'the embedded PostgreSQL exited unexpectedly; stopping');
+          process.exit(1);
+        },
+      });
+      url = embedded.url;
+    }
+    orm = await openOrm(url, log.child({ component: 'orm' }));
+    await migrate(orm, url, log);
+    const app = await buildApp({ config, log, orm });
+    await app.listen({ host: config.httpHost, port: config.httpPort });
+    const apiUrl = listeningUrl(app, config);
+    log.info({ url: apiUrl, startupMs: Date.now() - started }, 'control plane ready');
+    const ormToClose = orm;
+    const embeddedToStop = embedded;
+    return {
+      url: apiUrl,
+      app,
+      async stop() {
+        log.info('stopping control plane');
+        await app.close();
+        await ormToClose.close();
+        await embeddedToStop?.stop();
+        log.info('control plane stopped');
+      },
+    };
+  } catch (error) {
+    await orm?.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Runs the control plane until SIGTERM or SIGINT, then stops it gracefully (a second signal exits at once).
+ * `onReady` receives the API's URL.
+ */
+export async function runControlPlane(config: ControlPlaneConfig, onReady?: (url: string) => void): Promise<void> {
+  const log = createLogger({ level: config.logLevel, name: 'control-plane' });
+  const running = await startControlPlane(config, log);
+  onReady?.(running.url);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      running.stop().then(resolve, (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,37 @@
+import type { OrganizationRole } from './entity.js';
+
+/** Who is calling: set on every authenticated request by the auth hook. */
+export interface AuthContext {
+  userId: string;
+  sessionId: string;
+  /** The organization the session acts in; every tenant-owned query is scoped to it. */
+  organizationId: string;
+  role: OrganizationRole;
+}
+
+/** The login methods Berth offers, in the seed's `loginMethods[]` shape. */
+export function loginMethods(adminExists: boolean) {
+  return [
+    {
+      key: 'local-password',
+      configured: adminExists,
+      enabled: true,
+      reason: adminExists
+        ? 'Log in with POST /auth/sessions and {email, password}.'
+        : 'No user exists yet: create the first admin with POST /bootstrap/auth/first-admin.',
+    },
+  ];
+}
+
+/** What a role may do, in the seed's `permissions{}` shape. */
+export function permissionsOf(role: OrganizationRole) {
+  const manager = role === 'owner' || role === 'admin';
+  return {
+    canInviteMembers: manager,
+    canListMembers: true,
+    canManageDeployTokens: manager,
+    canRemoveMembers: manager,
+    canTransferOwnership: role === 'owner',
+    canUpdateMemberRoles: manager,
+  };
+}

@@ -1,0 +1,202 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AppError, notFound } from '../../../shared/errors.js';
+import { newId } from '../../../shared/ids.js';
+import { slugify, uniqueSlug } from '../../../shared/slug.js';
+import type { Clock } from '../../../shared/time.js';
+import type { AuthContext } from '../identity/auth-context.js';
+import { Project } from './entity.js';
+
+/** Dependencies of {@link createProjectService}. */
+export interface ProjectServiceOptions {
+  now: Clock;
+}
+
+/** The seed's project read model. */
+export function toProjectView(project: Project) {
+  return {
+    id: project.id,
+    organizationId: project.organization.id,
+    name: project.name,
+    slug: project.slug,
+    description: project.description ?? null,
+    lifecycleStatus: project.lifecycleStatus,
+    archivedAt: project.archivedAt?.toISOString() ?? null,
+    archiveReason: project.archiveReason ?? null,
+    createdAt: project.createdAt.toISOString(),
+  };
+}
+
+const duplicateName = (name: string) =>
+  new AppError('conflict', `A project named "${name}" already exists in this organization.`, {
+    field: 'name',
+    hint: 'Project names are unique per organization, ignoring case; choose another name.',
+  });
+
+/** Project lifecycle: create, read, rename, describe, archive, restore, delete (rules in docs/projects.md). */
+export function createProjectService({ now }: ProjectServiceOptions) {
+  async function load(em: EntityManager, auth: AuthContext, projectId: string): Promise<Project> {
+    const project = await em.findOne(Project, { id: projectId, organization: auth.organizationId });
+    if (project === null) throw notFound('Project', projectId, 'projectId');
+    return project;
+  }
+
+  function refuseIfArchived(project: Project, action: string): void {
+    if (project.lifecycleStatus === 'archived') {
+      throw new AppError('conflict', `Project "${project.id}" is archived: it cannot be ${action}.`, {
+        hint: `Restore it first with POST /projects/${project.id}/restore.`,
+      });
+    }
+  }
+
+  // A unique violation on name_key maps to a clear CONFLICT; anything else stays what it was.
+  async function flushNamed(em: EntityManager, name: string): Promise<void> {
+    try {
+      await em.flush();
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException && /name_key/.test(error.message))
+        throw duplicateName(name);
+      throw error;
+    }
+  }
+
+  async function deleteCheck(em: EntityManager, auth: AuthContext, projectId: string) {
+    const project = await load(em, auth, projectId);
+    const blockers: { kind: string; relatedEntityId: string; relatedEntityType: string; count: number }[] = [];
+    if (project.lifecycleStatus === 'active') {
+      blockers.push({ kind: 'active-project', relatedEntityId: project.id, relatedEntityType: 'project', count: 1 });
+    }
+    return {
+      schemaVersion: 'projects.delete-check/v1' as const,
+      projectId: project.id,
+      lifecycleStatus: project.lifecycleStatus,
+      eligible: blockers.length === 0,
+      blockers,
+      checkedAt: now().toISOString(),
+    };
+  }
+
+  return {
+    async count(em: EntityManager, auth: AuthContext) {
+      return { count: await em.count(Project, { organization: auth.organizationId }) };
+    },
+
+    async list(
+      em: EntityManager,
+      auth: AuthContext,
+      query: { limit?: number; lifecycleStatus?: 'active' | 'archived' },
+    ) {
+      const projects = await em.find(
+        Project,
+        {
+          organization: auth.organizationId,
+          ...(query.lifecycleStatus ? { lifecycleStatus: query.lifecycleStatus } : {}),
+        },
+        { orderBy: { createdAt: 'asc', id: 'asc' }, limit: query.limit ?? 100 },
+      );
+      return { items: projects.map(toProjectView) };
+    },
+
+    async show(em: EntityManager, auth: AuthContext, projectId: string) {
+      return toProjectView(await load(em, auth, projectId));
+    },
+
+    async create(em: EntityManager, auth: AuthContext, input: { name: string; description?: string | null }) {
+      const name = input.name.trim();
+      const at = now();
+      const base = slugify(name, 'project');
+      const taken = await em.find(
+        Project,
+        { organization: auth.organizationId, slug: { $like: `${base}%` } },
+        { fields: ['slug'] },
+      );
+      const project = em.create(Project, {
+        id: newId('project'),
+        organization: auth.organizationId,
+        name,
+        nameKey: name.toLowerCase(),
+        slug: uniqueSlug(base, new Set(taken.map((p) => p.slug))),
+        description: input.description?.trim() || null,
+        lifecycleStatus: 'active',
+        archivedAt: null,
+        archiveReason: null,
+        createdAt: at,
+        updatedAt: at,
+      });
+      await flushNamed(em, name);
+      return { id: project.id };
+    },
+
+    async rename(em: EntityManager, auth: AuthContext, projectId: string, newName: string) {
+      const project = await load(em, auth, projectId);
+      refuseIfArchived(project, 'renamed');
+      const name = newName.trim();
+      project.name = name;
+      project.nameKey = name.toLowerCase();
+      project.updatedAt = now();
+      await flushNamed(em, name);
+      return { id: project.id };
+    },
+
+    async describe(em: EntityManager, auth: AuthContext, projectId: string, description: string | null | undefined) {
+      const project = await load(em, auth, projectId);
+      refuseIfArchived(project, 'changed');
+      project.description = description?.trim() || null;
+      project.updatedAt = now();
+      await em.flush();
+      return { id: project.id };
+    },
+
+    /** Archives the project; archiving an archived project changes nothing and answers the same. */
+    async archive(em: EntityManager, auth: AuthContext, projectId: string, reason: string | undefined) {
+      const project = await load(em, auth, projectId);
+      if (project.lifecycleStatus !== 'archived') {
+        project.lifecycleStatus = 'archived';
+        project.archivedAt = now();
+        project.archiveReason = reason?.trim() || null;
+        project.updatedAt = now();
+        await em.flush();
+      }
+      return { id: project.id };
+    },
+
+    /** Restores an archived project; restoring an active project changes nothing. */
+    async restore(em: EntityManager, auth: AuthContext, projectId: string) {
+      const project = await load(em, auth, projectId);
+      if (project.lifecycleStatus === 'archived') {
+        project.lifecycleStatus = 'active';
+        project.archivedAt = null;
+        project.archiveReason = null;
+        project.updatedAt = now();
+        await em.flush();
+      }
+      return { id: project.id };
+    },
+
+    deleteCheck,
+
+    /** Deletes the project once the confirmation repeats its id and the delete-check has no blockers. */
+    async remove(em: EntityManager, auth: AuthContext, projectId: string, confirmedId: string) {
+      if (confirmedId !== projectId) {
+        throw new AppError('validation_failed', 'The confirmation does not match the project being deleted.', {
+          field: 'confirmation.projectId',
+          hint: `Send {"confirmation": {"projectId": "${projectId}"}} to confirm.`,
+        });
+      }
+      const check = await deleteCheck(em, auth, projectId);
+      if (!check.eligible) {
+        throw new AppError('conflict', `Project "${projectId}" cannot be deleted yet.`, {
+          hint: check.blockers.some((b) => b.kind === 'active-project')
+            ? `Archive it first with POST /projects/${projectId}/archive; GET /projects/${projectId}/delete-check lists what blocks deletion.`
+            : `GET /projects/${projectId}/delete-check lists what blocks deletion.`,
+          details: { blockers: check.blockers.map((b) => b.kind) },
+        });
+      }
+      await em.nativeDelete(Project, { id: projectId, organization: auth.organizationId });
+      return { id: projectId };
+    },
+  };
+}
+
+/** The project service's type. */
+export type ProjectService = ReturnType<typeof createProjectService>;

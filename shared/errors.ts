@@ -1,0 +1,222 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+/**
+ * The public error codes of seed `000`. They are the contract: clients switch on them, so a value is never renamed.
+ */
+export const publicErrorCodes = [
+  'VALIDATION_ERROR',
+  'READONLY_FIELD',
+  'UNAUTHORIZED',
+  'FORBIDDEN_SCOPE',
+  'FORBIDDEN_ROLE',
+  'NOT_FOUND',
+  'CONFLICT',
+  'IDEMPOTENCY_KEY_REUSED',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+/** One of the seed's public error codes. */
+export type PublicErrorCode = (typeof publicErrorCodes)[number];
+
+/**
+ * Who can fix an error, as the reference clients read it: `user` (change the request), `infra` (the platform or a
+ * server is unwell), `provider` (an outside system refused), `retryable` (try again later unchanged), `timeout`.
+ */
+export type ErrorCategory = 'user' | 'infra' | 'provider' | 'retryable' | 'timeout';
+
+/** What one internal error kind means on every transport. */
+export interface ErrorKindSpec {
+  /** The public code clients switch on. */
+  code: PublicErrorCode;
+  /** The HTTP status of the envelope. */
+  httpStatus: number;
+  /** The gRPC status the agent gateway uses for the same failure. */
+  grpcStatus: GrpcStatus;
+  category: ErrorCategory;
+  /** Whether repeating the same request unchanged may succeed. */
+  retryable: boolean;
+  /** One sentence for the docs' error table. */
+  description: string;
+}
+
+/**
+ * The single table from internal error kinds to their public code, HTTP status, gRPC status and category.
+ * Internal kinds may be finer than public codes (a too-large body and a bad field are both `VALIDATION_ERROR`,
+ * with different statuses); everything that answers an error looks its kind up here.
+ */
+export const errorKinds = {
+  validation_failed: {
+    code: 'VALIDATION_ERROR',
+    httpStatus: 400,
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    category: 'user',
+    retryable: false,
+    description: 'A parameter, query value or body field is missing, malformed or out of range.',
+  },
+  body_too_large: {
+    code: 'VALIDATION_ERROR',
+    httpStatus: 413,
+    grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+    category: 'user',
+    retryable: false,
+    description: 'The request body is larger than the configured limit.',
+  },
+  unsupported_media_type: {
+    code: 'VALIDATION_ERROR',
+    httpStatus: 415,
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    category: 'user',
+    retryable: false,
+    description: 'The request body is not sent as application/json.',
+  },
+  readonly_field: {
+    code: 'READONLY_FIELD',
+    httpStatus: 400,
+    grpcStatus: GrpcStatus.INVALID_ARGUMENT,
+    category: 'user',
+    retryable: false,
+    description: 'The request tries to set a field that Berth observes and does not accept as input.',
+  },
+  unauthenticated: {
+    code: 'UNAUTHORIZED',
+    httpStatus: 401,
+    grpcStatus: GrpcStatus.UNAUTHENTICATED,
+    category: 'user',
+    retryable: false,
+    description: 'No valid bearer token was sent, or the credentials are wrong, expired or revoked.',
+  },
+  forbidden_scope: {
+    code: 'FORBIDDEN_SCOPE',
+    httpStatus: 403,
+    grpcStatus: GrpcStatus.PERMISSION_DENIED,
+    category: 'user',
+    retryable: false,
+    description: "The token's scope does not cover this operation or object.",
+  },
+  forbidden_role: {
+    code: 'FORBIDDEN_ROLE',
+    httpStatus: 403,
+    grpcStatus: GrpcStatus.PERMISSION_DENIED,
+    category: 'user',
+    retryable: false,
+    description: "The caller's role in the organization does not permit this operation.",
+  },
+  not_found: {
+    code: 'NOT_FOUND',
+    httpStatus: 404,
+    grpcStatus: GrpcStatus.NOT_FOUND,
+    category: 'user',
+    retryable: false,
+    description: 'The addressed object does not exist or is not visible to the caller.',
+  },
+  route_not_found: {
+    code: 'NOT_FOUND',
+    httpStatus: 404,
+    grpcStatus: GrpcStatus.UNIMPLEMENTED,
+    category: 'user',
+    retryable: false,
+    description: 'No route matches the method and path.',
+  },
+  conflict: {
+    code: 'CONFLICT',
+    httpStatus: 409,
+    grpcStatus: GrpcStatus.ALREADY_EXISTS,
+    category: 'user',
+    retryable: false,
+    description:
+      'The request conflicts with the current state: a duplicate name, a wrong lifecycle state, a second bootstrap.',
+  },
+  idempotency_key_reused: {
+    code: 'IDEMPOTENCY_KEY_REUSED',
+    httpStatus: 409,
+    grpcStatus: GrpcStatus.ALREADY_EXISTS,
+    category: 'user',
+    retryable: false,
+    description: 'An idempotency key was reused with a different request.',
+  },
+  rate_limited: {
+    code: 'RATE_LIMITED',
+    httpStatus: 429,
+    grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+    category: 'retryable',
+    retryable: true,
+    description: 'Too many attempts; retry after the number of seconds in the Retry-After header.',
+  },
+  service_unavailable: {
+    code: 'SERVICE_UNAVAILABLE',
+    httpStatus: 503,
+    grpcStatus: GrpcStatus.UNAVAILABLE,
+    category: 'infra',
+    retryable: true,
+    description: 'A dependency of the control plane (its database, an agent) is not reachable right now.',
+  },
+  internal: {
+    code: 'INTERNAL',
+    httpStatus: 500,
+    grpcStatus: GrpcStatus.INTERNAL,
+    category: 'infra',
+    retryable: false,
+    description: 'An unexpected failure inside Berth; the requestId finds it in the logs.',
+  },
+} as const satisfies Record<string, ErrorKindSpec>;
+
+/** An internal error kind, a key of {@link errorKinds}. */
+export type ErrorKind = keyof typeof errorKinds;
+
+/** Scalar or string-array values only, so every client can render `details` without knowing its shape. */
+export type ErrorDetails = Record<string, string | number | boolean | null | string[]>;
+
+/** Optional parts of an {@link AppError}. */
+export interface AppErrorOptions {
+  /** The input field the error is about, as the client named it (`name`, `confirmation.projectId`, `limit`). */
+  field?: string;
+  /** What the caller can do about it. */
+  hint?: string;
+  details?: ErrorDetails;
+  /** For `rate_limited`: seconds until a retry may succeed; becomes the Retry-After header. */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+/**
+ * The one error type of Berth's own code. Services throw it with a kind from the table; the transports turn it
+ * into the seed's envelope (HTTP) or a status (gRPC). Never match on `message`: it is for people.
+ */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly kind: ErrorKind;
+  readonly field: string | undefined;
+  readonly hint: string | undefined;
+  readonly details: ErrorDetails | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(kind: ErrorKind, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = kind;
+    this.field = options.field;
+    this.hint = options.hint;
+    this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  /** The table entry for this error's kind. */
+  get spec(): ErrorKindSpec {
+    return errorKinds[this.kind];
+  }
+
+  /**
+   * Wraps anything thrown into an AppError: an AppError is returned as it is, anything else becomes `internal`
+   * with the original kept as `cause` (for the log, never for the client).
+   */
+  static from(error: unknown): AppError {
+    if (error instanceof AppError) return error;
+    return new AppError('internal', 'Internal error.', { cause: error });
+  }
+}
+
+/** Shorthand for the most common failure: an object that does not exist (or is not the caller's). */
+export function notFound(what: string, id: string, field?: string): AppError {
+  return new AppError('not_found', `${what} "${id}" was not found.`, field === undefined ? {} : { field });
+}
