@@ -77,13 +77,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const onLog = (chunk: string) => {
     const lines = (partial + chunk).replaceAll(password, '[redacted]').split('\n');
     partial = lines.pop() ?? '';
-    for (const raw of lines) {
-      const line = raw.trimEnd();
-      if (!line) continue;
+    for (const line of lines.map((l) => l.trimEnd()).filter(Boolean)) {
       tail.push(line);
       if (tail.length > LOG_TAIL_LINES) tail.shift();
-      if (/\b(WARNING|ERROR|FATAL|PANIC):/.test(line)) log.warn({ line }, 'postgres log');
-      else log.debug({ line }, 'postgres log');
+      log[/\b(WARNING|ERROR|FATAL|PANIC):/.test(line) ? 'warn' : 'debug']({ line }, 'postgres log');
     }
   };
   const logTail = () => [...tail, partial].filter(Boolean).join('\n');
@@ -157,13 +154,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     log.error({ code, signal, lastLog: logTail() }, 'embedded PostgreSQL exited unexpectedly');
     options.onUnexpectedExit(code, signal);
   });
-  const started = {
-    dataDir: clusterDir,
-    port,
-    initialised: fresh,
-    durationMs: Math.round(performance.now() - startedAt),
-  };
-  log.info(started, 'embedded PostgreSQL started');
+  const durationMs = Math.round(performance.now() - startedAt);
+  log.info({ dataDir: clusterDir, port, initialised: fresh, durationMs }, 'embedded PostgreSQL started');
 
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
