@@ -138,7 +138,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(DATABASE)}`);
   } catch (err) {
     await stopChild(child, log);
-    const hint = (err as { code?: string }).code === '28P01' ? ` (does ${passwordFile} belong to this cluster?)` : '';
+    const hint =
+      (err as { code?: string } | undefined)?.code === '28P01' ? ` (does ${passwordFile} belong to this cluster?)` : '';
     throw new Error(`could not prepare the '${DATABASE}' database${hint}: ${String(err)}`);
   } finally {
     await client.end().catch(() => undefined);

@@ -1,1 +1,0 @@
-import './does-not-exist.js';
