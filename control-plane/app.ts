@@ -9,6 +9,8 @@ import { errorHandlerPlugin } from './http/error-handler.js';
 import { registerOpenApi } from './http/openapi.js';
 import { pathParamsInBodyPlugin } from './http/path-params-in-body.js';
 import { installValidators } from './http/validation.js';
+import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
+import { createDeployTokenService } from './modules/deploy-tokens/service.js';
 import { identityRoutes } from './modules/identity/routes.js';
 import { createIdentityService } from './modules/identity/service.js';
 import { projectRoutes } from './modules/projects/routes.js';
@@ -70,6 +72,7 @@ export async function buildApp({ config, log, orm, clock = systemClock }: AppDep
   });
   const identity = createIdentityService({ now: clock, publicUrl });
   const projects = createProjectService({ now: clock });
+  const deployTokens = createDeployTokenService({ now: clock });
 
   // An empty body with a JSON content type means "no body", as curl sends it for bodiless POSTs.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -83,7 +86,7 @@ export async function buildApp({ config, log, orm, clock = systemClock }: AppDep
   });
 
   await app.register(errorHandlerPlugin);
-  await app.register(authenticatePlugin, { sessions });
+  await app.register(authenticatePlugin, { sessions, deployTokens });
   await app.register(pathParamsInBodyPlugin);
   await registerOpenApi(app);
 
@@ -91,5 +94,6 @@ export async function buildApp({ config, log, orm, clock = systemClock }: AppDep
   await app.register(identityRoutes, { identity, sessions });
   await app.register(sessionRoutes, { sessions });
   await app.register(projectRoutes, { projects });
+  await app.register(deployTokenRoutes, { deployTokens });
   return app;
 }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -20,7 +21,11 @@ export interface RunningControlPlane {
  * Starts the control plane: the database (BERTH_DATABASE_URL, or an embedded PostgreSQL under the data folder),
  * migrations, then the HTTP API. Failures on the way undo what was started.
  */
-export async function startControlPlane(config: ControlPlaneConfig, log: Logger): Promise<RunningControlPlane> {
+export async function startControlPlane(
+  config: ControlPlaneConfig,
+  log: Logger,
+  isShuttingDown: () => boolean = () => false,
+): Promise<RunningControlPlane> {
   const started = Date.now();
   log.info({ version: berthVersion, config: sanitizeControlPlaneConfig(config) }, 'starting control plane');
   let embedded: EmbeddedPostgres | undefined;
@@ -32,6 +37,8 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
         dataDir: config.dataDir,
         log,
         onUnexpectedExit: (code, signal) => {
+          // Ctrl-C in a terminal signals PostgreSQL too (same process group): expected while shutting down.
+          if (isShuttingDown()) return;
           // Without its database the control plane can only answer errors: exit so a supervisor restarts both.
           log.fatal({ code, signal }, 'the embedded PostgreSQL exited unexpectedly; stopping');
           process.exit(1);
@@ -42,6 +49,14 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
     orm = await openOrm(url, log.child({ component: 'orm' }));
     await migrate(orm, url, log);
     const app = await buildApp({ config, log, orm });
+    // Node's close() ends only the connections idle at that moment: a keep-alive connection whose request is still
+    // being answered would hold the shutdown for the whole keep-alive timeout (72 s) after its answer. Track those
+    // requests so stop() can answer them with `Connection: close`.
+    const inFlight = new Set<ServerResponse>();
+    app.server.on('request', (_req, res: ServerResponse) => {
+      inFlight.add(res);
+      res.once('close', () => inFlight.delete(res));
+    });
     await app.listen({ host: config.httpHost, port: config.httpPort });
     const apiUrl = listeningUrl(app, config);
     log.info({ url: apiUrl, startupMs: Date.now() - started }, 'control plane ready');
@@ -52,6 +67,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
       app,
       async stop() {
         log.info('stopping control plane');
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
         await app.close();
         await ormToClose.close();
         await embeddedToStop?.stop();
@@ -71,10 +87,10 @@ export async function startControlPlane(config: ControlPlaneConfig, log: Logger)
  */
 export async function runControlPlane(config: ControlPlaneConfig, onReady?: (url: string) => void): Promise<void> {
   const log = createLogger({ level: config.logLevel, name: 'control-plane' });
-  const running = await startControlPlane(config, log);
+  let stopping = false;
+  const running = await startControlPlane(config, log, () => stopping);
   onReady?.(running.url);
   await new Promise<void>((resolve) => {
-    let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
         log.warn({ signal }, 'second signal: exiting now');

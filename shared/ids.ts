@@ -9,6 +9,7 @@ export const idPrefixes = {
   user: 'usr',
   membership: 'mem',
   session: 'ses',
+  deployToken: 'dtk',
   project: 'prj',
   request: 'req',
 } as const;

@@ -1,6 +1,7 @@
+import { DeployToken } from '../modules/deploy-tokens/entity.js';
 import { Membership, Organization, User } from '../modules/identity/entity.js';
 import { Project } from '../modules/projects/entity.js';
 import { LoginFailure, Session } from '../modules/sessions/entity.js';
 
 /** Every entity the ORM maps; a module adds its entities here when it is created. */
-export const entities = [Organization, User, Membership, Session, LoginFailure, Project];
+export const entities = [Organization, User, Membership, Session, LoginFailure, Project, DeployToken];

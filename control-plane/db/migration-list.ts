@@ -1,7 +1,11 @@
 import { Migration20261123145133Initial } from './migrations/Migration20261123145133Initial.js';
+import { Migration20261123150145DeployTokens } from './migrations/Migration20261123150145DeployTokens.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
  * at the end here. A migration that has shipped is never edited.
  */
-export const migrations = [{ name: 'Migration20261123145133Initial', class: Migration20261123145133Initial }];
+export const migrations = [
+  { name: 'Migration20261123145133Initial', class: Migration20261123145133Initial },
+  { name: 'Migration20261123150145DeployTokens', class: Migration20261123150145DeployTokens },
+];

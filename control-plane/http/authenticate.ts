@@ -1,14 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../../shared/errors.js';
+import type { DeployTokenService } from '../modules/deploy-tokens/service.js';
+import { isDeployToken } from '../modules/deploy-tokens/service.js';
 import type { SessionService } from '../modules/sessions/service.js';
 
+/** Options of {@link authenticatePlugin}. */
+export interface AuthenticateOptions {
+  sessions: Pick<SessionService, 'authenticate'>;
+  deployTokens: Pick<DeployTokenService, 'authenticate'>;
+}
+
 /**
- * Requires a valid bearer token on every route not marked `config.public`; sets `request.auth`. Runs for every
+ * Requires a valid bearer token on every route not marked `config.public`, and sets `request.auth`. A login-session
+ * token works everywhere its user may go; a deploy token only on routes marked `config.deployTokens`. Runs for every
  * route, so a new route is protected unless it says otherwise.
  */
-export const authenticatePlugin = fp<{ sessions: Pick<SessionService, 'authenticate'> }>(
-  async (app: FastifyInstance, { sessions }) => {
+export const authenticatePlugin = fp<AuthenticateOptions>(
+  async (app: FastifyInstance, { sessions, deployTokens }) => {
     app.decorateRequest('auth', null);
     app.addHook('onRequest', async (request) => {
       // Unknown routes answer NOT_FOUND whoever asks; public routes need no token.
@@ -25,7 +34,17 @@ export const authenticatePlugin = fp<{ sessions: Pick<SessionService, 'authentic
           hint: 'Log in with POST /auth/sessions to get a token.',
         });
       }
-      request.auth = await sessions.authenticate(request.em, match[1]!);
+      const token = match[1]!;
+      if (!isDeployToken(token)) {
+        request.auth = await sessions.authenticate(request.em, token);
+        return;
+      }
+      request.auth = await deployTokens.authenticate(request.em, token);
+      if (request.routeOptions.config.deployTokens !== true) {
+        throw new AppError('forbidden_scope', 'Deploy tokens cannot use this route.', {
+          hint: 'Deploy tokens may read within their scope and run their workflow commands; log in as a user for the rest.',
+        });
+      }
     });
   },
   { name: 'berth-authenticate' },

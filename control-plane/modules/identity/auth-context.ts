@@ -1,13 +1,35 @@
 import type { OrganizationRole } from './entity.js';
 
-/** Who is calling: set on every authenticated request by the auth hook. */
+/** A person calling with a login session. */
 export interface AuthContext {
+  kind: 'user';
   userId: string;
   sessionId: string;
   /** The organization the session acts in; every tenant-owned query is scoped to it. */
   organizationId: string;
   role: OrganizationRole;
 }
+
+/** What a deploy token may touch; an empty list means "any in the organization". */
+export interface DeployTokenScope {
+  deploymentTargetIds: string[];
+  environmentIds: string[];
+  projectIds: string[];
+  repositoryFullNames: string[];
+  resourceIds: string[];
+  workflowCommands: string[];
+}
+
+/** A CI job or tool calling with a deploy token. */
+export interface DeployTokenCaller {
+  kind: 'deploy-token';
+  tokenId: string;
+  organizationId: string;
+  scope: DeployTokenScope;
+}
+
+/** Who is calling: set on every authenticated request by the auth hook. */
+export type Caller = AuthContext | DeployTokenCaller;
 
 /** The login methods Berth offers, in the seed's `loginMethods[]` shape. */
 export function loginMethods(adminExists: boolean) {

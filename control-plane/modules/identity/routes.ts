@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { callerOf } from '../../http/request-context.js';
+import { userOf } from '../../http/request-context.js';
 import type { SessionService } from '../sessions/service.js';
 import { BootstrapStatus, CurrentContext, FirstAdminBody, FirstAdminResult } from './schema.js';
 import type { IdentityService } from './service.js';
@@ -49,6 +49,6 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRoutesOptions> = 
         response: { 200: CurrentContext },
       },
     },
-    async (request) => identity.currentContext(request.em, callerOf(request)),
+    async (request) => identity.currentContext(request.em, userOf(request)),
   );
 };

@@ -53,7 +53,8 @@ export function createIdentityService({ now, publicUrl }: IdentityServiceOptions
         });
       }
       const created = await em.transactional(async (tx) => {
-        await tx.getConnection().execute('select pg_advisory_xact_lock(?)', [bootstrapLockId]);
+        // Inside the transaction: an xact lock taken on another pooled connection would be released at once.
+        await tx.execute('select pg_advisory_xact_lock(?)', [bootstrapLockId]);
         if ((await tx.count(User, {})) > 0) {
           throw new AppError('conflict', 'The first admin already exists.', {
             hint: 'Log in with POST /auth/sessions; ask an admin to invite further users.',

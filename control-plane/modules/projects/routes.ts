@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { callerOf } from '../../http/request-context.js';
+import { callerOf, userOf } from '../../http/request-context.js';
 import {
   ArchiveBody,
   CountResult,
@@ -18,30 +18,38 @@ import {
 import type { ProjectService } from './service.js';
 
 const tags = ['projects'];
+// Reads that deploy tokens may make (within their scope); every change needs a user.
+const readable = { deployTokens: true };
 
 /** The ten project endpoints of seed 001. */
 export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService }> = async (app, { projects }) => {
   app.get(
     '/projects/count',
-    { schema: { tags, summary: 'Count projects', response: { 200: CountResult } } },
+    { config: readable, schema: { tags, summary: 'Count projects', response: { 200: CountResult } } },
     async (request) => projects.count(request.em, callerOf(request)),
   );
 
   app.get(
     '/projects',
-    { schema: { tags, summary: 'List projects', querystring: ListQuery, response: { 200: ProjectList } } },
+    {
+      config: readable,
+      schema: { tags, summary: 'List projects', querystring: ListQuery, response: { 200: ProjectList } },
+    },
     async (request) => projects.list(request.em, callerOf(request), request.query),
   );
 
   app.post(
     '/projects',
     { schema: { tags, summary: 'Create a project', body: CreateBody, response: { 201: IdResult } } },
-    async (request, reply) => reply.code(201).send(await projects.create(request.em, callerOf(request), request.body)),
+    async (request, reply) => reply.code(201).send(await projects.create(request.em, userOf(request), request.body)),
   );
 
   app.get(
     '/projects/:projectId',
-    { schema: { tags, summary: 'Show a project', params: ProjectParams, response: { 200: ProjectView } } },
+    {
+      config: readable,
+      schema: { tags, summary: 'Show a project', params: ProjectParams, response: { 200: ProjectView } },
+    },
     async (request) => projects.show(request.em, callerOf(request), request.params.projectId),
   );
 
@@ -57,7 +65,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
       },
     },
     async (request) =>
-      projects.remove(request.em, callerOf(request), request.params.projectId, request.body.confirmation.projectId),
+      projects.remove(request.em, userOf(request), request.params.projectId, request.body.confirmation.projectId),
   );
 
   app.post(
@@ -71,7 +79,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
         response: { 200: IdResult },
       },
     },
-    async (request) => projects.rename(request.em, callerOf(request), request.params.projectId, request.body.name),
+    async (request) => projects.rename(request.em, userOf(request), request.params.projectId, request.body.name),
   );
 
   app.post(
@@ -86,7 +94,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
       },
     },
     async (request) =>
-      projects.describe(request.em, callerOf(request), request.params.projectId, request.body.description),
+      projects.describe(request.em, userOf(request), request.params.projectId, request.body.description),
   );
 
   app.post(
@@ -100,7 +108,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
         response: { 200: IdResult },
       },
     },
-    async (request) => projects.archive(request.em, callerOf(request), request.params.projectId, request.body.reason),
+    async (request) => projects.archive(request.em, userOf(request), request.params.projectId, request.body.reason),
   );
 
   app.post(
@@ -114,12 +122,13 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
         response: { 200: IdResult },
       },
     },
-    async (request) => projects.restore(request.em, callerOf(request), request.params.projectId),
+    async (request) => projects.restore(request.em, userOf(request), request.params.projectId),
   );
 
   app.get(
     '/projects/:projectId/delete-check',
     {
+      config: readable,
       schema: {
         tags,
         summary: 'What blocks deleting a project',

@@ -4,7 +4,7 @@ import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { slugify, uniqueSlug } from '../../../shared/slug.js';
 import type { Clock } from '../../../shared/time.js';
-import type { AuthContext } from '../identity/auth-context.js';
+import type { Caller } from '../identity/auth-context.js';
 import { Project } from './entity.js';
 
 /** Dependencies of {@link createProjectService}. */
@@ -27,6 +27,12 @@ export function toProjectView(project: Project) {
   };
 }
 
+// A deploy token restricted to some projects sees only those.
+function visibleTo(auth: Caller) {
+  const restricted = auth.kind === 'deploy-token' && auth.scope.projectIds.length > 0;
+  return { organization: auth.organizationId, ...(restricted ? { id: { $in: auth.scope.projectIds } } : {}) };
+}
+
 const duplicateName = (name: string) =>
   new AppError('conflict', `A project named "${name}" already exists in this organization.`, {
     field: 'name',
@@ -35,7 +41,17 @@ const duplicateName = (name: string) =>
 
 /** Project lifecycle: create, read, rename, describe, archive, restore, delete (rules in docs/projects.md). */
 export function createProjectService({ now }: ProjectServiceOptions) {
-  async function load(em: EntityManager, auth: AuthContext, projectId: string): Promise<Project> {
+  async function load(em: EntityManager, auth: Caller, projectId: string): Promise<Project> {
+    if (
+      auth.kind === 'deploy-token' &&
+      auth.scope.projectIds.length > 0 &&
+      !auth.scope.projectIds.includes(projectId)
+    ) {
+      throw new AppError('forbidden_scope', `This deploy token's scope does not include project "${projectId}".`, {
+        field: 'projectId',
+        hint: 'Use a token whose scope.projectIds includes the project, or one with no project restriction.',
+      });
+    }
     const project = await em.findOne(Project, { id: projectId, organization: auth.organizationId });
     if (project === null) throw notFound('Project', projectId, 'projectId');
     return project;
@@ -60,7 +76,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
     }
   }
 
-  async function deleteCheck(em: EntityManager, auth: AuthContext, projectId: string) {
+  async function deleteCheck(em: EntityManager, auth: Caller, projectId: string) {
     const project = await load(em, auth, projectId);
     const blockers: { kind: string; relatedEntityId: string; relatedEntityType: string; count: number }[] = [];
     if (project.lifecycleStatus === 'active') {
@@ -77,31 +93,24 @@ export function createProjectService({ now }: ProjectServiceOptions) {
   }
 
   return {
-    async count(em: EntityManager, auth: AuthContext) {
-      return { count: await em.count(Project, { organization: auth.organizationId }) };
+    async count(em: EntityManager, auth: Caller) {
+      return { count: await em.count(Project, visibleTo(auth)) };
     },
 
-    async list(
-      em: EntityManager,
-      auth: AuthContext,
-      query: { limit?: number; lifecycleStatus?: 'active' | 'archived' },
-    ) {
+    async list(em: EntityManager, auth: Caller, query: { limit?: number; lifecycleStatus?: 'active' | 'archived' }) {
       const projects = await em.find(
         Project,
-        {
-          organization: auth.organizationId,
-          ...(query.lifecycleStatus ? { lifecycleStatus: query.lifecycleStatus } : {}),
-        },
+        { ...visibleTo(auth), ...(query.lifecycleStatus ? { lifecycleStatus: query.lifecycleStatus } : {}) },
         { orderBy: { createdAt: 'asc', id: 'asc' }, limit: query.limit ?? 100 },
       );
       return { items: projects.map(toProjectView) };
     },
 
-    async show(em: EntityManager, auth: AuthContext, projectId: string) {
+    async show(em: EntityManager, auth: Caller, projectId: string) {
       return toProjectView(await load(em, auth, projectId));
     },
 
-    async create(em: EntityManager, auth: AuthContext, input: { name: string; description?: string | null }) {
+    async create(em: EntityManager, auth: Caller, input: { name: string; description?: string | null }) {
       const name = input.name.trim();
       const at = now();
       const base = slugify(name, 'project');
@@ -127,7 +136,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
       return { id: project.id };
     },
 
-    async rename(em: EntityManager, auth: AuthContext, projectId: string, newName: string) {
+    async rename(em: EntityManager, auth: Caller, projectId: string, newName: string) {
       const project = await load(em, auth, projectId);
       refuseIfArchived(project, 'renamed');
       const name = newName.trim();
@@ -138,7 +147,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
       return { id: project.id };
     },
 
-    async describe(em: EntityManager, auth: AuthContext, projectId: string, description: string | null | undefined) {
+    async describe(em: EntityManager, auth: Caller, projectId: string, description: string | null | undefined) {
       const project = await load(em, auth, projectId);
       refuseIfArchived(project, 'changed');
       project.description = description?.trim() || null;
@@ -148,7 +157,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
     },
 
     /** Archives the project; archiving an archived project changes nothing and answers the same. */
-    async archive(em: EntityManager, auth: AuthContext, projectId: string, reason: string | undefined) {
+    async archive(em: EntityManager, auth: Caller, projectId: string, reason: string | undefined) {
       const project = await load(em, auth, projectId);
       if (project.lifecycleStatus !== 'archived') {
         project.lifecycleStatus = 'archived';
@@ -161,7 +170,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
     },
 
     /** Restores an archived project; restoring an active project changes nothing. */
-    async restore(em: EntityManager, auth: AuthContext, projectId: string) {
+    async restore(em: EntityManager, auth: Caller, projectId: string) {
       const project = await load(em, auth, projectId);
       if (project.lifecycleStatus === 'archived') {
         project.lifecycleStatus = 'active';
@@ -176,7 +185,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
     deleteCheck,
 
     /** Deletes the project once the confirmation repeats its id and the delete-check has no blockers. */
-    async remove(em: EntityManager, auth: AuthContext, projectId: string, confirmedId: string) {
+    async remove(em: EntityManager, auth: Caller, projectId: string, confirmedId: string) {
       if (confirmedId !== projectId) {
         throw new AppError('validation_failed', 'The confirmation does not match the project being deleted.', {
           field: 'confirmation.projectId',

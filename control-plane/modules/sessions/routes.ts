@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { callerOf } from '../../http/request-context.js';
+import { userOf } from '../../http/request-context.js';
 import { LoginBody, LoginResult, RevokeBody, RevokeResult, SessionList, SessionParams } from './schema.js';
 import type { SessionService } from './service.js';
 
@@ -32,7 +32,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService
   app.get(
     '/account/sessions',
     { schema: { tags: ['account'], summary: "List the caller's sessions", response: { 200: SessionList } } },
-    async (request) => sessions.list(request.em, callerOf(request)),
+    async (request) => sessions.list(request.em, userOf(request)),
   );
 
   app.post(
@@ -46,6 +46,6 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService
         response: { 200: RevokeResult },
       },
     },
-    async (request) => sessions.revoke(request.em, callerOf(request), request.params.sessionId),
+    async (request) => sessions.revoke(request.em, userOf(request), request.params.sessionId),
   );
 };

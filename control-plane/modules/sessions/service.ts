@@ -124,6 +124,7 @@ export function createSessionService(options: SessionServiceOptions) {
         await em.nativeUpdate(Session, { id: session.id }, { lastActiveAt: at });
       }
       return {
+        kind: 'user',
         userId: session.user.id,
         sessionId: session.id,
         organizationId: session.organization.id,
