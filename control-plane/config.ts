@@ -68,7 +68,8 @@ export const controlPlaneSettings = {
     description: 'URL users and agents reach the API at (used in links the API returns)',
     defaultText: 'http://<http-host>:<http-port>',
     fallback: () => undefined as string | undefined,
-    parse: url(['http:', 'https:']) as (raw: string) => string | undefined,
+    // Links are built as `${publicUrl}/path`, so a trailing slash is dropped.
+    parse: (raw: string): string | undefined => url(['http:', 'https:'])(raw).replace(/\/+$/, ''),
   },
   logLevel: {
     env: 'BERTH_LOG_LEVEL',

@@ -127,6 +127,10 @@ function redact(value: unknown): string {
     try {
       const parsed = new URL(value);
       if (parsed.password) parsed.password = '****';
+      // libpq also reads a password from the query string.
+      for (const key of [...parsed.searchParams.keys()]) {
+        if (/pass/i.test(key)) parsed.searchParams.set(key, '****');
+      }
       return parsed.toString();
     } catch {
       return '****';

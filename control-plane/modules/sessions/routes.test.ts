@@ -181,6 +181,14 @@ describe('login rate limiting', () => {
     expect(res.statusCode, res.body).toBe(201);
   });
 
+  it('lets no more than the maximum of a burst of parallel wrong passwords through to a password check', async () => {
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, () => login(t, 'burst@example.com', 'wrong-password').then((r) => r.statusCode)),
+    );
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+  });
+
   it('accepts the right password again once the window has passed', async () => {
     time.advance(31_000);
     const res = await login(t, admin.email, admin.password);

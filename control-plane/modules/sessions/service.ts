@@ -75,13 +75,18 @@ export function createSessionService(options: SessionServiceOptions) {
       const at = now();
       const email = input.email.trim().toLowerCase();
       const key = `${email}|${input.ipAddress}`;
-      await refuseIfRateLimited(em, key, at);
-      const user = await em.findOne(User, { email });
-      const ok = await verifyPassword(input.password, user?.passwordHash ?? (await decoyHash()));
-      if (user === null || !ok) {
-        await recordFailure(em, key, at);
-        throw invalidCredentials();
-      }
+      // Attempts for one key run one at a time, so a burst of parallel guesses cannot all pass the count before
+      // any failure is recorded. The failure is committed before the error is thrown.
+      const user = await em.transactional(async (tx) => {
+        await tx.execute('select pg_advisory_xact_lock(hashtext(?))', [key]);
+        await refuseIfRateLimited(tx, key, at);
+        const found = await tx.findOne(User, { email });
+        const ok = await verifyPassword(input.password, found?.passwordHash ?? (await decoyHash()));
+        if (found !== null && ok) return found;
+        await recordFailure(tx, key, at);
+        return null;
+      });
+      if (user === null) throw invalidCredentials();
       const membership = await em.findOne(Membership, { user: user.id }, { orderBy: { joinedAt: 'asc' } });
       if (membership === null) {
         throw new AppError('forbidden_role', 'This user belongs to no organization.', {
