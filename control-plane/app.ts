@@ -6,6 +6,7 @@ import { type Clock, systemClock } from '../shared/time.js';
 import type { ControlPlaneConfig } from './config.js';
 import { authenticatePlugin } from './http/authenticate.js';
 import { errorHandlerPlugin } from './http/error-handler.js';
+import { nulCharactersPlugin } from './http/nul-characters.js';
 import { registerOpenApi } from './http/openapi.js';
 import { pathParamsInBodyPlugin } from './http/path-params-in-body.js';
 import { installValidators } from './http/validation.js';
@@ -55,7 +56,8 @@ export async function buildApp({ config, log, orm, clock = systemClock }: AppDep
     // Every public route is also served under /api, by the same handler, and listed once in OpenAPI.
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
-      return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?') ? url.slice(4) || '/' : url;
+      if (url === '/api' || url.startsWith('/api?')) return `/${url.slice(4)}`;
+      return url.startsWith('/api/') ? url.slice(4) : url;
     },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -75,6 +77,8 @@ export async function buildApp({ config, log, orm, clock = systemClock }: AppDep
   const deployTokens = createDeployTokenService({ now: clock });
 
   // An empty body with a JSON content type means "no body", as curl sends it for bodiless POSTs.
+  // Only JSON bodies: a text/plain body is refused as the wrong media type (415), not parsed as a string.
+  app.removeContentTypeParser('text/plain');
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
     body === '' ? done(null, undefined) : parseJson(request, body as string, done),
@@ -87,6 +91,7 @@ export async function buildApp({ config, log, orm, clock = systemClock }: AppDep
 
   await app.register(errorHandlerPlugin);
   await app.register(authenticatePlugin, { sessions, deployTokens });
+  await app.register(nulCharactersPlugin);
   await app.register(pathParamsInBodyPlugin);
   await registerOpenApi(app);
 

@@ -1,0 +1,252 @@
+import { readFileSync } from 'node:fs';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/build-test-app.js';
+
+/** One endpoint of seed 001, as copied into the fixture. */
+interface SeedEndpoint {
+  method: string;
+  path: string;
+  query: string[];
+  body_example: unknown;
+  response_example: unknown;
+}
+
+const seed: SeedEndpoint[] = JSON.parse(
+  readFileSync(new URL('../fixtures/seed-001-endpoints.json', import.meta.url), 'utf8'),
+);
+const seedByKey = new Map(seed.map((e) => [`${e.method} ${e.path}`, e]));
+
+/** `/projects/:projectId` and `/projects/{projectId}` both become the seed's `/projects/{projectId}`. */
+function seedPath(path: string): string {
+  return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/**
+ * Where `actual` departs from the shape of the seed's `example`, as JSON paths: every example key must be present
+ * with the same type (null allowed for example strings and numbers; a `schemaVersion` must be equal), arrays are
+ * compared by their first items, and extra keys in `actual` are fine.
+ */
+function shapeMismatches(example: unknown, actual: unknown, path = '$', key = ''): string[] {
+  const expected = kindOf(example);
+  const got = kindOf(actual);
+  if (expected === 'null') return [];
+  if (expected === 'string' || expected === 'number') {
+    if (got === 'null') return [];
+    if (got !== expected) return [`${path}: expected ${expected}, got ${got}`];
+    if (key === 'schemaVersion' && actual !== example) {
+      return [`${path}: expected ${JSON.stringify(example)}, got ${JSON.stringify(actual)}`];
+    }
+    return [];
+  }
+  if (got !== expected) return [`${path}: expected ${expected}, got ${got}`];
+  if (expected === 'array') {
+    const [first] = example as unknown[];
+    if (first === undefined) return [];
+    const items = actual as unknown[];
+    if (items.length === 0) return [`${path}: empty, so its items cannot be compared with the seed's`];
+    return shapeMismatches(first, items[0], `${path}[0]`);
+  }
+  if (expected === 'object') {
+    const target = actual as Record<string, unknown>;
+    return Object.entries(example as Record<string, unknown>).flatMap(([name, value]) =>
+      name in target ? shapeMismatches(value, target[name], `${path}.${name}`, name) : [`${path}.${name}: missing`],
+    );
+  }
+  return [];
+}
+
+let t: TestApp;
+let token: string;
+let firstAdmin: LightMyRequestResponse;
+let documented: Set<string>;
+let projectCounter = 0;
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  // The first admin can be created once only, so this call is the one its scenario checks.
+  firstAdmin = await t.request({
+    method: 'POST',
+    url: '/bootstrap/auth/first-admin',
+    json: { email: 'grace@example.com', displayName: 'Grace Hopper' },
+  });
+  expect(firstAdmin.statusCode, firstAdmin.body).toBe(201);
+  token = (await logIn()).token;
+  const doc = (await t.request({ method: 'GET', url: '/openapi.json' })).json() as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  documented = new Set(
+    Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method.toUpperCase()} ${seedPath(path)}`),
+    ),
+  );
+});
+afterAll(async () => t?.close());
+
+async function logIn(): Promise<{ token: string; sessionId: string }> {
+  const res = await t.request({
+    method: 'POST',
+    url: '/auth/sessions',
+    json: { email: 'grace@example.com', password: firstAdmin.json().generatedPassword },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json();
+}
+
+async function createProject(options: { archived?: boolean } = {}): Promise<string> {
+  projectCounter += 1;
+  const res = await t.request({
+    method: 'POST',
+    url: '/projects',
+    token,
+    json: { name: `Contract ${projectCounter}`, description: 'made by the seed contract test' },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const id: string = res.json().id;
+  if (options.archived) {
+    const archived = await t.request({ method: 'POST', url: `/projects/${id}/archive`, token, json: {} });
+    expect(archived.statusCode, archived.body).toBe(200);
+  }
+  return id;
+}
+
+/** A deploy token with every scope list filled, so the seed's scope arrays can be compared item by item. */
+async function createDeployToken(): Promise<string> {
+  const res = await t.request({ method: 'POST', url: '/deploy-tokens', token, json: deployTokenBody() });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().tokenId;
+}
+
+function deployTokenBody() {
+  return {
+    organizationId: organization(),
+    displayName: 'CI',
+    scope: {
+      deploymentTargetIds: ['srv-contract'],
+      environmentIds: ['env-contract'],
+      projectIds: ['prj-contract'],
+      repositoryFullNames: ['acme/web'],
+      resourceIds: ['res-contract'],
+      workflowCommands: ['deploy'],
+    },
+  };
+}
+
+const organization = (): string => firstAdmin.json().organizationId;
+const confirmToken = (tokenId: string) => ({ organizationId: organization(), confirmation: { tokenId } });
+
+type Scenario = () => Promise<LightMyRequestResponse>;
+
+/** A valid request for every implemented seed endpoint; arrays the seed shows with items come back non-empty. */
+const scenarios: Record<string, Scenario> = {
+  'GET /bootstrap/auth/status': () => t.request({ method: 'GET', url: '/bootstrap/auth/status', token }),
+  'POST /bootstrap/auth/first-admin': async () => firstAdmin,
+  'GET /organizations/current-context': () =>
+    t.request({ method: 'GET', url: '/organizations/current-context', token }),
+  'GET /account/sessions': () => t.request({ method: 'GET', url: '/account/sessions', token }),
+  'POST /account/sessions/{sessionId}/revoke': async () => {
+    const own = await logIn();
+    return t.request({ method: 'POST', url: `/account/sessions/${own.sessionId}/revoke`, token: own.token, json: {} });
+  },
+  'GET /projects/count': async () => {
+    await createProject();
+    return t.request({ method: 'GET', url: '/projects/count', token });
+  },
+  'GET /projects': async () => {
+    await createProject({ archived: true });
+    return t.request({ method: 'GET', url: '/projects?limit=10', token });
+  },
+  'POST /projects': () => t.request({ method: 'POST', url: '/projects', token, json: { name: 'Seed Create' } }),
+  'GET /projects/{projectId}': async () =>
+    t.request({ method: 'GET', url: `/projects/${await createProject({ archived: true })}`, token }),
+  'DELETE /projects/{projectId}': async () => {
+    const id = await createProject({ archived: true });
+    return t.request({ method: 'DELETE', url: `/projects/${id}`, token, json: { confirmation: { projectId: id } } });
+  },
+  'POST /projects/{projectId}/rename': async () =>
+    t.request({
+      method: 'POST',
+      url: `/projects/${await createProject()}/rename`,
+      token,
+      json: { name: 'Seed Renamed' },
+    }),
+  'POST /projects/{projectId}/description': async () =>
+    t.request({
+      method: 'POST',
+      url: `/projects/${await createProject()}/description`,
+      token,
+      json: { description: 'new words' },
+    }),
+  'POST /projects/{projectId}/archive': async () =>
+    t.request({ method: 'POST', url: `/projects/${await createProject()}/archive`, token, json: { reason: 'done' } }),
+  'POST /projects/{projectId}/restore': async () =>
+    t.request({ method: 'POST', url: `/projects/${await createProject({ archived: true })}/restore`, token }),
+  'GET /projects/{projectId}/delete-check': async () =>
+    t.request({ method: 'GET', url: `/projects/${await createProject()}/delete-check`, token }),
+  'GET /deploy-tokens': async () => {
+    await createDeployToken();
+    return t.request({ method: 'GET', url: `/deploy-tokens?organizationId=${organization()}`, token });
+  },
+  'POST /deploy-tokens': () => t.request({ method: 'POST', url: '/deploy-tokens', token, json: deployTokenBody() }),
+  'GET /deploy-tokens/{tokenId}': async () =>
+    t.request({
+      method: 'GET',
+      url: `/deploy-tokens/${await createDeployToken()}?organizationId=${organization()}`,
+      token,
+    }),
+  'POST /deploy-tokens/{tokenId}/rotate': async () => {
+    const id = await createDeployToken();
+    return t.request({ method: 'POST', url: `/deploy-tokens/${id}/rotate`, token, json: confirmToken(id) });
+  },
+  'POST /deploy-tokens/{tokenId}/revoke': async () => {
+    const id = await createDeployToken();
+    return t.request({ method: 'POST', url: `/deploy-tokens/${id}/revoke`, token, json: confirmToken(id) });
+  },
+};
+
+describe('seed 001 contract', () => {
+  it('compares shapes by key, type, nullability, first array item and schemaVersion', () => {
+    const example = { id: 's', n: 0, ok: true, items: [{ v: 's' }], schemaVersion: 'x/v1', note: 's' };
+    expect(shapeMismatches(example, { ...example, note: null, extra: 1 })).toEqual([]);
+    expect(shapeMismatches(example, { n: '0', ok: true, items: [{ v: 1 }], schemaVersion: 'x/v2', note: 's' })).toEqual(
+      [
+        '$.id: missing',
+        '$.n: expected number, got string',
+        '$.items[0].v: expected string, got number',
+        '$.schemaVersion: expected "x/v1", got "x/v2"',
+      ],
+    );
+    expect(shapeMismatches(example, { ...example, ok: null, items: [] })).toEqual([
+      '$.ok: expected boolean, got null',
+      "$.items: empty, so its items cannot be compared with the seed's",
+    ]);
+  });
+
+  it('has a scenario for exactly the seed endpoints listed in /openapi.json', () => {
+    const implemented = seed.map((e) => `${e.method} ${e.path}`).filter((key) => documented.has(key));
+    expect(implemented.length).toBeGreaterThan(0);
+    const covered = Object.keys(scenarios);
+    expect({
+      implementedWithoutScenario: implemented.filter((key) => !covered.includes(key)),
+      scenarioWithoutImplementedEndpoint: covered.filter((key) => !implemented.includes(key)),
+    }).toEqual({ implementedWithoutScenario: [], scenarioWithoutImplementedEndpoint: [] });
+  });
+
+  it.each(Object.keys(scenarios))("%s answers the seed's shape", async (key) => {
+    const endpoint = seedByKey.get(key);
+    expect(endpoint, `${key} is not in seed 001`).toBeDefined();
+    expect(documented.has(key), `${key} is not in /openapi.json`).toBe(true);
+    const res = await scenarios[key]!();
+    expect(res.statusCode, res.body).toBeGreaterThanOrEqual(200);
+    expect(res.statusCode, res.body).toBeLessThan(300);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const mismatches = shapeMismatches(endpoint!.response_example, res.json());
+    expect(mismatches, `${key} differs from the seed:\n${mismatches.join('\n')}\nbody: ${res.body}`).toEqual([]);
+  });
+});
