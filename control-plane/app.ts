@@ -2,6 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
+import type { CertificateAuthority } from '../shared/pki.js';
 import { type Clock, systemClock } from '../shared/time.js';
 import type { ControlPlaneConfig } from './config.js';
 import { authenticatePlugin } from './http/authenticate.js';
@@ -10,12 +11,17 @@ import { nulCharactersPlugin } from './http/nul-characters.js';
 import { registerOpenApi } from './http/openapi.js';
 import { pathParamsInBodyPlugin } from './http/path-params-in-body.js';
 import { installValidators } from './http/validation.js';
+import { createCommandService } from './modules/agent-commands/service.js';
 import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
 import { createDeployTokenService } from './modules/deploy-tokens/service.js';
 import { identityRoutes } from './modules/identity/routes.js';
 import { createIdentityService } from './modules/identity/service.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { createProjectService } from './modules/projects/service.js';
+import { createConnectivityService } from './modules/servers/connectivity.js';
+import { createEnrollmentService } from './modules/servers/enrollment.js';
+import { serverRoutes } from './modules/servers/routes.js';
+import { createServerService } from './modules/servers/service.js';
 import { sessionRoutes } from './modules/sessions/routes.js';
 import { createSessionService } from './modules/sessions/service.js';
 import { systemRoutes } from './modules/system/routes.js';
@@ -26,6 +32,10 @@ export interface AppDependencies {
   config: ControlPlaneConfig;
   log: Logger;
   orm: MikroORM;
+  /** The agent CA (loaded or created by the caller), which signs agent certificates at enrollment. */
+  ca: CertificateAuthority;
+  /** `host:port` agents dial for the gateway; defaults to BERTH_GRPC_PUBLIC_ADDRESS or the public URL's host. */
+  grpcAddress?: () => string;
   clock?: Clock;
 }
 
@@ -44,7 +54,8 @@ export function listeningUrl(app: FastifyInstance, config: Pick<ControlPlaneConf
  * The control plane's composition root: builds the services and the HTTP app around an open ORM. Returns the
  * fastify instance unstarted, so tests drive it with `inject()` and `main.ts` listens.
  */
-export async function buildApp({ config, log, orm, clock = systemClock }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const { config, log, orm, ca, clock = systemClock } = deps;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
@@ -75,6 +86,20 @@ export async function buildApp({ config, log, orm, clock = systemClock }: AppDep
   const identity = createIdentityService({ now: clock, publicUrl });
   const projects = createProjectService({ now: clock });
   const deployTokens = createDeployTokenService({ now: clock });
+  const commands = createCommandService({ now: clock });
+  const servers = createServerService({ now: clock });
+  const grpcAddress =
+    deps.grpcAddress ?? (() => config.grpcPublicAddress ?? `${new URL(publicUrl()).hostname}:${config.grpcPort}`);
+  const enrollment = createEnrollmentService({
+    now: clock,
+    servers,
+    ca: () => ca,
+    enrollmentTtlMinutes: config.enrollmentTtlMinutes,
+    agentCertificateDays: config.agentCertificateDays,
+    publicUrl,
+    grpcAddress,
+  });
+  const connectivity = createConnectivityService({ now: clock, servers, commands });
 
   // An empty body with a JSON content type means "no body", as curl sends it for bodiless POSTs.
   // Only JSON bodies: a text/plain body is refused as the wrong media type (415), not parsed as a string.
@@ -100,5 +125,6 @@ export async function buildApp({ config, log, orm, clock = systemClock }: AppDep
   await app.register(sessionRoutes, { sessions });
   await app.register(projectRoutes, { projects });
   await app.register(deployTokenRoutes, { deployTokens });
+  await app.register(serverRoutes, { servers, enrollment, connectivity });
   return app;
 }

@@ -46,6 +46,57 @@ export const controlPlaneSettings = {
     fallback: () => 8443,
     parse: integer(0, 65535),
   },
+  grpcHost: {
+    env: 'BERTH_GRPC_HOST',
+    flag: 'grpc-host',
+    description: 'address the agent gateway listens on',
+    defaultText: 'the HTTP host',
+    fallback: () => undefined as string | undefined,
+    parse: host as (raw: string) => string | undefined,
+  },
+  grpcPublicAddress: {
+    env: 'BERTH_GRPC_PUBLIC_ADDRESS',
+    flag: 'grpc-public-address',
+    description: 'host:port agents dial for the gateway',
+    defaultText: "the public URL's host and the gRPC port",
+    fallback: () => undefined as string | undefined,
+    parse: (raw: string): string | undefined => {
+      if (!/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(raw)) throw new Error('must be host:port');
+      return raw;
+    },
+  },
+  heartbeatIntervalMs: {
+    env: 'BERTH_HEARTBEAT_INTERVAL_MS',
+    flag: 'heartbeat-interval-ms',
+    description: 'how often agents send a heartbeat',
+    defaultText: '5000',
+    fallback: () => 5000,
+    parse: integer(50, 600_000),
+  },
+  unreachableAfterMs: {
+    env: 'BERTH_UNREACHABLE_AFTER_MS',
+    flag: 'unreachable-after-ms',
+    description: 'silence after which a server is reported unreachable',
+    defaultText: '15000',
+    fallback: () => 15_000,
+    parse: integer(100, 3_600_000),
+  },
+  agentCertificateDays: {
+    env: 'BERTH_AGENT_CERT_DAYS',
+    flag: 'agent-cert-days',
+    description: "lifetime of an agent's client certificate (renewed over the link)",
+    defaultText: '7',
+    fallback: () => 7,
+    parse: integer(1, 365),
+  },
+  enrollmentTtlMinutes: {
+    env: 'BERTH_ENROLLMENT_TTL_MINUTES',
+    flag: 'enrollment-ttl-minutes',
+    description: 'how long an enrollment token stays usable',
+    defaultText: '15',
+    fallback: () => 15,
+    parse: integer(1, 7 * 24 * 60),
+  },
   dataDir: {
     env: 'BERTH_DATA_DIR',
     flag: 'data-dir',
@@ -70,6 +121,18 @@ export const controlPlaneSettings = {
     fallback: () => undefined as string | undefined,
     // Links are built as `${publicUrl}/path`, so a trailing slash is dropped.
     parse: (raw: string): string | undefined => url(['http:', 'https:'])(raw).replace(/\/+$/, ''),
+  },
+  secretKey: {
+    env: 'BERTH_SECRET_KEY',
+    flag: 'secret-key',
+    description: 'key-encryption key for secrets at rest (32 bytes, base64); unset: generated into the data folder',
+    fallback: () => undefined as string | undefined,
+    parse: (raw: string): string | undefined => {
+      if (Buffer.from(raw, 'base64').length !== 32)
+        throw new Error('must be 32 bytes in base64 (openssl rand -base64 32)');
+      return raw;
+    },
+    secret: true,
   },
   logLevel: {
     env: 'BERTH_LOG_LEVEL',

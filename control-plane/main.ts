@@ -7,6 +7,8 @@ import { buildApp, listeningUrl } from './app.js';
 import { type ControlPlaneConfig, sanitizeControlPlaneConfig } from './config.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate, openOrm } from './db/orm.js';
+import { loadOrCreateAgentCa } from './pki/ca-store.js';
+import { loadKeyRing } from './secrets/key-ring.js';
 
 /** A started control plane. */
 export interface RunningControlPlane {
@@ -48,7 +50,9 @@ export async function startControlPlane(
     }
     orm = await openOrm(url, log.child({ component: 'orm' }));
     await migrate(orm, url, log);
-    const app = await buildApp({ config, log, orm });
+    const keyRing = loadKeyRing({ secretKey: config.secretKey, dataDir: config.dataDir, log });
+    const ca = await loadOrCreateAgentCa(orm.em.fork(), keyRing, log);
+    const app = await buildApp({ config, log, orm, ca });
     // Node's close() ends only the connections idle at that moment: a keep-alive connection whose request is still
     // being answered would hold the shutdown for the whole keep-alive timeout (72 s) after its answer. Track those
     // requests so stop() can answer them with `Connection: close`.

@@ -10,6 +10,10 @@ export const idPrefixes = {
   membership: 'mem',
   session: 'ses',
   deployToken: 'dtk',
+  server: 'srv',
+  enrollment: 'enr',
+  command: 'cmd',
+  agentSession: 'ags',
   project: 'prj',
   request: 'req',
 } as const;

@@ -1,7 +1,22 @@
+import { AgentCommand } from '../modules/agent-commands/entity.js';
 import { DeployToken } from '../modules/deploy-tokens/entity.js';
 import { Membership, Organization, User } from '../modules/identity/entity.js';
 import { Project } from '../modules/projects/entity.js';
+import { AgentEnrollment, Server } from '../modules/servers/entity.js';
 import { LoginFailure, Session } from '../modules/sessions/entity.js';
+import { CertificateAuthorityRecord } from '../pki/entity.js';
 
 /** Every entity the ORM maps; a module adds its entities here when it is created. */
-export const entities = [Organization, User, Membership, Session, LoginFailure, Project, DeployToken];
+export const entities = [
+  Organization,
+  User,
+  Membership,
+  Session,
+  LoginFailure,
+  Project,
+  DeployToken,
+  Server,
+  AgentEnrollment,
+  AgentCommand,
+  CertificateAuthorityRecord,
+];

@@ -1,5 +1,6 @@
 import { Migration20261123145133Initial } from './migrations/Migration20261123145133Initial.js';
 import { Migration20261123150145DeployTokens } from './migrations/Migration20261123150145DeployTokens.js';
+import { Migration20261123151129AgentLink } from './migrations/Migration20261123151129AgentLink.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -8,4 +9,5 @@ import { Migration20261123150145DeployTokens } from './migrations/Migration20261
 export const migrations = [
   { name: 'Migration20261123145133Initial', class: Migration20261123145133Initial },
   { name: 'Migration20261123150145DeployTokens', class: Migration20261123150145DeployTokens },
+  { name: 'Migration20261123151129AgentLink', class: Migration20261123151129AgentLink },
 ];

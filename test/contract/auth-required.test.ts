@@ -20,6 +20,8 @@ const expectedPublic = [
   'POST /bootstrap/auth/first-admin',
   'POST /auth/sessions',
   'POST /auth/sign-in/email',
+  // The agent's one call before it has a certificate; the one-time token in the body authenticates it.
+  'POST /agent/enrollments',
 ].sort();
 // Served, public, and deliberately not listed in the document they serve.
 const undocumented = ['GET /openapi.json', 'GET /docs'];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCertificateRequest, generateKeyPair } from '../../shared/pki.js';
 import { buildTestApp, type TestApp } from '../helpers/build-test-app.js';
 
 /** One endpoint of seed 001, as copied into the fixture. */
@@ -35,6 +36,10 @@ function kindOf(value: unknown): string {
  */
 function shapeMismatches(example: unknown, actual: unknown, path = '$', key = ''): string[] {
   const expected = kindOf(example);
+  // The seed renders a free-form map (additionalProperties) as an object with keys property1, property2.
+  if (expected === 'object' && Object.keys(example as object).join() === 'property1,property2') {
+    return kindOf(actual) === 'object' ? [] : [`${path}: expected a map, got ${kindOf(actual)}`];
+  }
   const got = kindOf(actual);
   if (expected === 'null') return [];
   if (expected === 'string' || expected === 'number') {
@@ -50,6 +55,7 @@ function shapeMismatches(example: unknown, actual: unknown, path = '$', key = ''
     const [first] = example as unknown[];
     if (first === undefined) return [];
     const items = actual as unknown[];
+    if (items.length === 0 && emptyUntilLaterModules.has(path)) return [];
     if (items.length === 0) return [`${path}: empty, so its items cannot be compared with the seed's`];
     return shapeMismatches(first, items[0], `${path}[0]`);
   }
@@ -61,6 +67,9 @@ function shapeMismatches(example: unknown, actual: unknown, path = '$', key = ''
   }
   return [];
 }
+
+/** Lists that stay empty until the module that fills them exists (resources, domains). */
+const emptyUntilLaterModules = new Set(['$.rollups.resources.deployedResourceIds', '$.rollups.domains.statusCounts']);
 
 let t: TestApp;
 let token: string;
@@ -138,6 +147,45 @@ function deployTokenBody() {
   };
 }
 
+let serverCounter = 0;
+
+/** A server whose agent has enrolled, so its credential section is filled. */
+async function createServer(options: { enrolled?: boolean; deactivated?: boolean } = {}): Promise<string> {
+  serverCounter += 1;
+  const res = await t.request({
+    method: 'POST',
+    url: '/servers',
+    token,
+    json: { name: `contract-${serverCounter}`, host: '127.0.0.1', port: 22, providerKey: 'generic-ssh' },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const id: string = res.json().id;
+  if (options.enrolled) {
+    const issued = await t.request({
+      method: 'POST',
+      url: `/servers/${id}/credentials`,
+      token,
+      json: { credential: { kind: 'agent-enrollment' } },
+    });
+    const { keys } = await generateKeyPair();
+    const enrolled = await t.request({
+      method: 'POST',
+      url: '/agent/enrollments',
+      json: {
+        token: issued.json().enrollment.token,
+        csrPem: await createCertificateRequest(keys, id),
+        agentVersion: '0.1.0',
+        hostname: 'contract',
+      },
+    });
+    expect(enrolled.statusCode, enrolled.body).toBe(201);
+  }
+  if (options.deactivated) {
+    await t.request({ method: 'POST', url: `/servers/${id}/deactivate`, token, json: {} });
+  }
+  return id;
+}
+
 const organization = (): string => firstAdmin.json().organizationId;
 const confirmToken = (tokenId: string) => ({ organizationId: organization(), confirmation: { tokenId } });
 
@@ -208,6 +256,44 @@ const scenarios: Record<string, Scenario> = {
     const id = await createDeployToken();
     return t.request({ method: 'POST', url: `/deploy-tokens/${id}/revoke`, token, json: confirmToken(id) });
   },
+  'GET /servers/count': async () => {
+    await createServer();
+    return t.request({ method: 'GET', url: '/servers/count', token });
+  },
+  'GET /servers': async () => {
+    await createServer({ enrolled: true, deactivated: true });
+    return t.request({ method: 'GET', url: '/servers?limit=1', token });
+  },
+  'POST /servers': () =>
+    t.request({ method: 'POST', url: '/servers', token, json: { name: 'seed-create', host: 'h', providerKey: 'p' } }),
+  'GET /servers/{serverId}': async () =>
+    t.request({ method: 'GET', url: `/servers/${await createServer({ enrolled: true, deactivated: true })}`, token }),
+  'DELETE /servers/{serverId}': async () => {
+    const id = await createServer({ deactivated: true });
+    return t.request({ method: 'DELETE', url: `/servers/${id}`, token, json: { confirmation: { serverId: id } } });
+  },
+  'POST /servers/{serverId}/rename': async () =>
+    t.request({ method: 'POST', url: `/servers/${await createServer()}/rename`, token, json: { name: 'renamed' } }),
+  'POST /servers/{serverId}/deactivate': async () =>
+    t.request({ method: 'POST', url: `/servers/${await createServer()}/deactivate`, token, json: {} }),
+  'GET /servers/{serverId}/delete-check': async () =>
+    t.request({ method: 'GET', url: `/servers/${await createServer()}/delete-check`, token }),
+  'POST /servers/{serverId}/credentials': async () =>
+    t.request({
+      method: 'POST',
+      url: `/servers/${await createServer()}/credentials`,
+      token,
+      json: { credential: { kind: 'agent-enrollment' } },
+    }),
+  'POST /servers/{serverId}/connectivity-tests': async () =>
+    t.request({ method: 'POST', url: `/servers/${await createServer()}/connectivity-tests`, token }),
+  'POST /servers/connectivity-tests': () =>
+    t.request({
+      method: 'POST',
+      url: '/servers/connectivity-tests',
+      token,
+      json: { server: { host: '127.0.0.1', providerKey: 'generic-ssh' } },
+    }),
 };
 
 describe('seed 001 contract', () => {

@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../control-plane/app.js';
 import { type ControlPlaneConfig, parseControlPlaneConfig } from '../../control-plane/config.js';
 import { migrate, openOrm } from '../../control-plane/db/orm.js';
+import { loadOrCreateAgentCa } from '../../control-plane/pki/ca-store.js';
+import { createKeyRing } from '../../control-plane/secrets/key-ring.js';
 import { createLogger } from '../../shared/logger.js';
 import type { Clock } from '../../shared/time.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -40,7 +43,8 @@ export async function buildTestApp(options: { env?: Record<string, string>; cloc
   const config = parseControlPlaneConfig({ BERTH_DATA_DIR: '/tmp/berth-test-unused', ...options.env });
   const orm = await openOrm(db.url, log);
   await migrate(orm, db.url, log);
-  const app = await buildApp({ config, log, orm, ...(options.clock ? { clock: options.clock } : {}) });
+  const ca = await loadOrCreateAgentCa(orm.em.fork(), createKeyRing(randomBytes(32)), log);
+  const app = await buildApp({ config, log, orm, ca, ...(options.clock ? { clock: options.clock } : {}) });
   await app.ready();
 
   const request: TestApp['request'] = async ({ token, json, headers, ...rest }) =>

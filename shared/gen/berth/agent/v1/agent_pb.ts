@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file berth/agent/v1/agent.proto.
  */
 export const file_berth_agent_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChpiZXJ0aC9hZ2VudC92MS9hZ2VudC5wcm90bxIOYmVydGguYWdlbnQudjEiywIKDEFnZW50TWVzc2FnZRILCgNzZXEYASABKAQSCwoDYWNrGAIgASgEEiYKBWhlbGxvGAMgASgLMhUuYmVydGguYWdlbnQudjEuSGVsbG9IABIuCgloZWFydGJlYXQYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5IZWFydGJlYXRIABIxCgtjb21tYW5kX2FjaxgFIAEoCzIaLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRBY2tIABI3Cg5jb21tYW5kX3Jlc3VsdBgGIAEoCzIdLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRSZXN1bHRIABImCgVldmVudBgHIAEoCzIVLmJlcnRoLmFnZW50LnYxLkV2ZW50SAASKgoHZ29vZGJ5ZRgIIAEoCzIXLmJlcnRoLmFnZW50LnYxLkdvb2RieWVIAEIJCgdwYXlsb2FkIrQBCgVIZWxsbxIRCglzZXJ2ZXJfaWQYASABKAkSFQoNYWdlbnRfdmVyc2lvbhgCIAEoCRIUCgxjYXBhYmlsaXRpZXMYAyADKAkSJwoEaG9zdBgEIAEoCzIZLmJlcnRoLmFnZW50LnYxLkhvc3RGYWN0cxIrCgZkb2NrZXIYBSABKAsyGy5iZXJ0aC5hZ2VudC52MS5Eb2NrZXJGYWN0cxIVCg1sYXN0X2Fja19zZWVuGAYgASgEInAKCUhvc3RGYWN0cxIQCghob3N0bmFtZRgBIAEoCRIKCgJvcxgCIAEoCRIOCgZrZXJuZWwYAyABKAkSDAoEYXJjaBgEIAEoCRIRCgljcHVfY291bnQYBSABKA0SFAoMbWVtb3J5X2J5dGVzGAYgASgEIlUKC0RvY2tlckZhY3RzEhEKCXJlYWNoYWJsZRgBIAEoCBIPCgd2ZXJzaW9uGAIgASgJEhMKC2FwaV92ZXJzaW9uGAMgASgJEg0KBWVycm9yGAQgASgJIjwKCUhlYXJ0YmVhdBIvCgtvYnNlcnZlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIAoKQ29tbWFuZEFjaxISCgpjb21tYW5kX2lkGAEgASgJInYKDUNvbW1hbmRSZXN1bHQSEgoKY29tbWFuZF9pZBgBIAEoCRIRCglzdWNjZWVkZWQYAiABKAgSEgoKZXJyb3JfY29kZRgDIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAQgASgJEhMKC3Jlc3VsdF9qc29uGAUgASgMIrQBCgVFdmVudBIMCgRraW5kGAEgASgJEi8KC29ic2VydmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5CgphdHRyaWJ1dGVzGAMgAygLMiUuYmVydGguYWdlbnQudjEuRXZlbnQuQXR0cmlidXRlc0VudHJ5GjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIhkKB0dvb2RieWUSDgoGcmVhc29uGAEgASgJIqcCCg5Db250cm9sTWVzc2FnZRILCgNzZXEYASABKAQSCwoDYWNrGAIgASgEEioKB3dlbGNvbWUYAyABKAsyFy5iZXJ0aC5hZ2VudC52MS5XZWxjb21lSAASKgoHY29tbWFuZBgEIAEoCzIXLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRIABI1Cg1oZWFydGJlYXRfYWNrGAUgASgLMhwuYmVydGguYWdlbnQudjEuSGVhcnRiZWF0QWNrSAASKgoHcmV2b2tlZBgGIAEoCzIXLmJlcnRoLmFnZW50LnYxLlJldm9rZWRIABI1Cg1kZXNpcmVkX3N0YXRlGAcgASgLMhwuYmVydGguYWdlbnQudjEuRGVzaXJlZFN0YXRlSABCCQoHcGF5bG9hZCKLAQoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgCIAEoDRIcChR1bnJlYWNoYWJsZV9hZnRlcl9tcxgDIAEoDRIvCgtzZXJ2ZXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAingEKB0NvbW1hbmQSEgoKY29tbWFuZF9pZBgBIAEoCRIMCgRraW5kGAIgASgJEi0KCWlzc3VlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZGVhZGxpbmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHBheWxvYWRfanNvbhgFIAEoDCIOCgxIZWFydGJlYXRBY2siGQoHUmV2b2tlZBIOCgZyZWFzb24YASABKAkiNgoMRGVzaXJlZFN0YXRlEg8KB3ZlcnNpb24YASABKAQSFQoNZG9jdW1lbnRfanNvbhgCIAEoDDJbCgxBZ2VudFNlcnZpY2USSwoHQ29ubmVjdBIcLmJlcnRoLmFnZW50LnYxLkFnZW50TWVzc2FnZRoeLmJlcnRoLmFnZW50LnYxLkNvbnRyb2xNZXNzYWdlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChpiZXJ0aC9hZ2VudC92MS9hZ2VudC5wcm90bxIOYmVydGguYWdlbnQudjEijgMKDEFnZW50TWVzc2FnZRILCgNzZXEYASABKAQSCwoDYWNrGAIgASgEEiYKBWhlbGxvGAMgASgLMhUuYmVydGguYWdlbnQudjEuSGVsbG9IABIuCgloZWFydGJlYXQYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5IZWFydGJlYXRIABIxCgtjb21tYW5kX2FjaxgFIAEoCzIaLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRBY2tIABI3Cg5jb21tYW5kX3Jlc3VsdBgGIAEoCzIdLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRSZXN1bHRIABImCgVldmVudBgHIAEoCzIVLmJlcnRoLmFnZW50LnYxLkV2ZW50SAASKgoHZ29vZGJ5ZRgIIAEoCzIXLmJlcnRoLmFnZW50LnYxLkdvb2RieWVIABJBChNjZXJ0aWZpY2F0ZV9yZXF1ZXN0GAkgASgLMiIuYmVydGguYWdlbnQudjEuQ2VydGlmaWNhdGVSZXF1ZXN0SABCCQoHcGF5bG9hZCK0AQoFSGVsbG8SEQoJc2VydmVyX2lkGAEgASgJEhUKDWFnZW50X3ZlcnNpb24YAiABKAkSFAoMY2FwYWJpbGl0aWVzGAMgAygJEicKBGhvc3QYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5Ib3N0RmFjdHMSKwoGZG9ja2VyGAUgASgLMhsuYmVydGguYWdlbnQudjEuRG9ja2VyRmFjdHMSFQoNbGFzdF9hY2tfc2VlbhgGIAEoBCJwCglIb3N0RmFjdHMSEAoIaG9zdG5hbWUYASABKAkSCgoCb3MYAiABKAkSDgoGa2VybmVsGAMgASgJEgwKBGFyY2gYBCABKAkSEQoJY3B1X2NvdW50GAUgASgNEhQKDG1lbW9yeV9ieXRlcxgGIAEoBCJVCgtEb2NrZXJGYWN0cxIRCglyZWFjaGFibGUYASABKAgSDwoHdmVyc2lvbhgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRINCgVlcnJvchgEIAEoCSI8CglIZWFydGJlYXQSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiAKCkNvbW1hbmRBY2sSEgoKY29tbWFuZF9pZBgBIAEoCSJ2Cg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSEQoJc3VjY2VlZGVkGAIgASgIEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCRITCgtyZXN1bHRfanNvbhgFIAEoDCK0AQoFRXZlbnQSDAoEa2luZBgBIAEoCRIvCgtvYnNlcnZlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoKYXR0cmlidXRlcxgDIAMoCzIlLmJlcnRoLmFnZW50LnYxLkV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIZCgdHb29kYnllEg4KBnJlYXNvbhgBIAEoCSLoAgoOQ29udHJvbE1lc3NhZ2USCwoDc2VxGAEgASgEEgsKA2FjaxgCIAEoBBIqCgd3ZWxjb21lGAMgASgLMhcuYmVydGguYWdlbnQudjEuV2VsY29tZUgAEioKB2NvbW1hbmQYBCABKAsyFy5iZXJ0aC5hZ2VudC52MS5Db21tYW5kSAASNQoNaGVhcnRiZWF0X2FjaxgFIAEoCzIcLmJlcnRoLmFnZW50LnYxLkhlYXJ0YmVhdEFja0gAEioKB3Jldm9rZWQYBiABKAsyFy5iZXJ0aC5hZ2VudC52MS5SZXZva2VkSAASNQoNZGVzaXJlZF9zdGF0ZRgHIAEoCzIcLmJlcnRoLmFnZW50LnYxLkRlc2lyZWRTdGF0ZUgAEj8KEmNlcnRpZmljYXRlX2lzc3VlZBgIIAEoCzIhLmJlcnRoLmFnZW50LnYxLkNlcnRpZmljYXRlSXNzdWVkSABCCQoHcGF5bG9hZCKLAQoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgCIAEoDRIcChR1bnJlYWNoYWJsZV9hZnRlcl9tcxgDIAEoDRIvCgtzZXJ2ZXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAingEKB0NvbW1hbmQSEgoKY29tbWFuZF9pZBgBIAEoCRIMCgRraW5kGAIgASgJEi0KCWlzc3VlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZGVhZGxpbmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHBheWxvYWRfanNvbhgFIAEoDCIOCgxIZWFydGJlYXRBY2siGQoHUmV2b2tlZBIOCgZyZWFzb24YASABKAkiNgoMRGVzaXJlZFN0YXRlEg8KB3ZlcnNpb24YASABKAQSFQoNZG9jdW1lbnRfanNvbhgCIAEoDCIlChJDZXJ0aWZpY2F0ZVJlcXVlc3QSDwoHY3NyX3BlbRgBIAEoCSJqChFDZXJ0aWZpY2F0ZUlzc3VlZBIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSLQoJbm90X2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVlcnJvchgDIAEoCTJbCgxBZ2VudFNlcnZpY2USSwoHQ29ubmVjdBIcLmJlcnRoLmFnZW50LnYxLkFnZW50TWVzc2FnZRoeLmJlcnRoLmFnZW50LnYxLkNvbnRyb2xNZXNzYWdlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * AgentMessage is the envelope for everything the agent sends to the control plane.
@@ -97,6 +97,14 @@ export type AgentMessage = Message<"berth.agent.v1.AgentMessage"> & {
      */
     value: Goodbye;
     case: "goodbye";
+  } | {
+    /**
+     * Asks for a fresh client certificate before the current one expires.
+     *
+     * @generated from field: berth.agent.v1.CertificateRequest certificate_request = 9;
+     */
+    value: CertificateRequest;
+    case: "certificateRequest";
   } | { case: undefined; value?: undefined };
 };
 
@@ -489,6 +497,14 @@ export type ControlMessage = Message<"berth.agent.v1.ControlMessage"> & {
      */
     value: DesiredState;
     case: "desiredState";
+  } | {
+    /**
+     * Answers a CertificateRequest.
+     *
+     * @generated from field: berth.agent.v1.CertificateIssued certificate_issued = 8;
+     */
+    value: CertificateIssued;
+    case: "certificateIssued";
   } | { case: undefined; value?: undefined };
 };
 
@@ -661,6 +677,63 @@ export type DesiredState = Message<"berth.agent.v1.DesiredState"> & {
  */
 export const DesiredStateSchema: GenMessage<DesiredState> = /*@__PURE__*/
   messageDesc(file_berth_agent_v1_agent, 14);
+
+/**
+ * A renewal request, sent over the authenticated link: the agent made a new key pair and sends its CSR; the
+ * private key never leaves the server.
+ *
+ * @generated from message berth.agent.v1.CertificateRequest
+ */
+export type CertificateRequest = Message<"berth.agent.v1.CertificateRequest"> & {
+  /**
+   * PKCS#10 certificate signing request, PEM.
+   *
+   * @generated from field: string csr_pem = 1;
+   */
+  csrPem: string;
+};
+
+/**
+ * Describes the message berth.agent.v1.CertificateRequest.
+ * Use `create(CertificateRequestSchema)` to create a new message.
+ */
+export const CertificateRequestSchema: GenMessage<CertificateRequest> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 15);
+
+/**
+ * The control plane's answer to a CertificateRequest.
+ *
+ * @generated from message berth.agent.v1.CertificateIssued
+ */
+export type CertificateIssued = Message<"berth.agent.v1.CertificateIssued"> & {
+  /**
+   * The new client certificate, PEM; empty when refused.
+   *
+   * @generated from field: string certificate_pem = 1;
+   */
+  certificatePem: string;
+
+  /**
+   * When the new certificate expires.
+   *
+   * @generated from field: google.protobuf.Timestamp not_after = 2;
+   */
+  notAfter?: Timestamp | undefined;
+
+  /**
+   * Why the request was refused, when it was.
+   *
+   * @generated from field: string error = 3;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message berth.agent.v1.CertificateIssued.
+ * Use `create(CertificateIssuedSchema)` to create a new message.
+ */
+export const CertificateIssuedSchema: GenMessage<CertificateIssued> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 16);
 
 /**
  * AgentService is served by the control plane's agent gateway; agents are the clients.

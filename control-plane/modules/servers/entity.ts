@@ -1,0 +1,72 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { Organization } from '../identity/entity.js';
+
+/** Server lifecycle (ENUMS.md deploymentTargetLifecycleStatuses); `deleted` servers are removed. */
+export const serverLifecycleStatuses = ['active', 'inactive', 'deleted'] as const;
+/** What the agent link says about a server. */
+export const connectionStates = ['never-connected', 'connected', 'unreachable'] as const;
+export type ConnectionState = (typeof connectionStates)[number];
+
+/** Facts the agent reports about its host (hello and the host.facts command). */
+export interface HostFacts {
+  hostname: string;
+  os: string;
+  kernel: string;
+  arch: string;
+  cpuCount: number;
+  memoryBytes: number;
+}
+
+/** A deployment target: one machine running the Berth agent. */
+export const Server = defineEntity({
+  name: 'Server',
+  tableName: 'servers',
+  uniques: [{ properties: ['organization', 'nameKey'] }],
+  properties: {
+    id: p.string().primary(),
+    organization: () => p.manyToOne(Organization).ref().deleteRule('cascade'),
+    name: p.string().length(100),
+    nameKey: p.string().length(100),
+    host: p.string().length(255),
+    port: p.integer().nullable(),
+    providerKey: p.string().length(60),
+    targetKind: p.string().length(40),
+    proxyKind: p.string().length(20),
+    lifecycleStatus: p.enum([...serverLifecycleStatuses]).default('active'),
+    deactivatedAt: p.datetime().nullable(),
+    deactivationReason: p.string().length(500).nullable(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+    // The agent link.
+    connectionState: p.enum([...connectionStates]).default('never-connected'),
+    lastSeenAt: p.datetime().nullable(),
+    connectedSince: p.datetime().nullable(),
+    agentVersion: p.string().length(40).nullable(),
+    dockerVersion: p.string().length(40).nullable(),
+    dockerReachable: p.boolean().nullable(),
+    hostFacts: p.json<HostFacts>().nullable(),
+    // Client certificates issued before this instant are refused (a new credential or a deactivation revokes).
+    credentialsRevokedAt: p.datetime().nullable(),
+    certificateSerial: p.string().length(64).nullable(),
+    certificateNotAfter: p.datetime().nullable(),
+    version: p.integer().version(),
+  },
+});
+export type Server = InferEntity<typeof Server>;
+
+/** A one-time enrollment token for a server's agent; only its hash is stored. */
+export const AgentEnrollment = defineEntity({
+  name: 'AgentEnrollment',
+  tableName: 'agent_enrollments',
+  properties: {
+    id: p.string().primary(),
+    server: () => p.manyToOne(Server).ref().deleteRule('cascade'),
+    tokenHash: p.string().length(64).unique(),
+    createdAt: p.datetime(),
+    expiresAt: p.datetime(),
+    usedAt: p.datetime().nullable(),
+    // Issuing a newer credential supersedes an unused older token.
+    supersededAt: p.datetime().nullable(),
+  },
+});
+export type AgentEnrollment = InferEntity<typeof AgentEnrollment>;

@@ -1,0 +1,56 @@
+import type { Server } from './entity.js';
+
+/** The seed's server read model plus the agent's state. */
+export function toServerView(server: Server) {
+  const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
+  const proxyUnsupported = server.proxyKind === 'traefik';
+  return {
+    id: server.id,
+    name: server.name,
+    host: server.host,
+    port: server.port ?? null,
+    providerKey: server.providerKey,
+    targetKind: server.targetKind,
+    lifecycleStatus: server.lifecycleStatus,
+    deactivatedAt: iso(server.deactivatedAt),
+    deactivationReason: server.deactivationReason ?? null,
+    edgeProxy: {
+      kind: server.proxyKind,
+      // Honest until the edge-proxy work lands: nothing is programmed yet, and traefik never will be by Berth.
+      status: server.proxyKind === 'none' ? 'disabled' : proxyUnsupported ? 'failed' : 'pending',
+      lastAttemptAt: null,
+      lastSucceededAt: null,
+      lastErrorCode: proxyUnsupported ? 'proxy_kind_unsupported' : null,
+      lastErrorMessage: proxyUnsupported ? 'Berth manages Caddy only; choose proxyKind "caddy" or "none".' : null,
+    },
+    // Always an object, so clients need no null check: before enrollment nothing is configured.
+    credential: server.certificateSerial
+      ? {
+          kind: 'agent-certificate',
+          credentialId: server.certificateSerial,
+          credentialName: `agent certificate of ${server.id}`,
+          username: null,
+          publicKeyConfigured: true,
+          privateKeyConfigured: true,
+        }
+      : {
+          kind: 'agent-enrollment',
+          credentialId: null,
+          credentialName: null,
+          username: null,
+          publicKeyConfigured: false,
+          privateKeyConfigured: false,
+        },
+    createdAt: server.createdAt.toISOString(),
+    agent: {
+      connectionState: server.connectionState,
+      lastSeenAt: iso(server.lastSeenAt),
+      connectedSince: iso(server.connectedSince),
+      agentVersion: server.agentVersion ?? null,
+      dockerVersion: server.dockerVersion ?? null,
+      dockerReachable: server.dockerReachable ?? null,
+      certificateExpiresAt: iso(server.certificateNotAfter),
+      host: server.hostFacts ?? null,
+    },
+  };
+}
