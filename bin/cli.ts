@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { controlPlaneSettings, parseControlPlaneConfig } from '../control-plane/config.js';
-import { runControlPlane } from '../control-plane/main.js';
 import { ConfigError, describeSettings } from '../shared/env-config.js';
 import { berthVersion } from '../shared/version.js';
 
@@ -9,7 +8,7 @@ const usage = `berth ${berthVersion} — self-hosted deployments on your own ser
 Usage:
   berth dev             run the control plane for local use (embedded PostgreSQL unless BERTH_DATABASE_URL is set)
   berth control-plane   run the control plane (the API and, soon, the agent gateway)
-  berth agent           run the agent on a server (not available yet)
+  berth agent           the agent on a managed server: run, enroll, status (berth agent --help)
   berth --version       print the version
   berth <command> --help
 
@@ -37,7 +36,17 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'agent') {
-    fail('berth agent: not available yet — the agent arrives with the agent-link work (issue #4).', 1);
+    // Loaded on demand, so the control-plane commands never load the agent's code.
+    const { runAgentCli } = await import('../agent/cli.js');
+    const code = await runAgentCli(rest, {
+      env: process.env,
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+      on: (signal, listener) => process.on(signal, listener),
+      off: (signal, listener) => process.off(signal, listener),
+      exit: (exitCode) => process.exit(exitCode),
+    });
+    process.exit(code);
   }
   if (command !== 'dev' && command !== 'control-plane') fail(`berth: unknown command "${command}".\n\n${usage}`);
 
@@ -60,6 +69,8 @@ async function main(argv: string[]): Promise<void> {
     throw error;
   }
 
+  // Loaded only now: --help, --version and the agent never pay for the control plane's dependencies.
+  const { runControlPlane } = await import('../control-plane/main.js');
   if (command === 'dev') {
     if (config.databaseUrl === undefined) {
       process.stderr.write(`Starting Berth with its embedded PostgreSQL in ${config.dataDir} …\n`);

@@ -35,6 +35,8 @@ export interface BerthProcess {
   stderr(): string;
   /** The JSON log lines of stdout, parsed (other lines skipped). */
   logs(): Array<Record<string, unknown>>;
+  /** Resolves as soon as a new stdout log line matches (checked on every chunk, so no polling delay). */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<void>;
   /** Sends `signal` and waits for the exit (SIGKILL after 20 s, then throws); resolves to the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** SIGKILL to the Berth process only: an embedded PostgreSQL it started is left orphaned. */
@@ -45,6 +47,10 @@ export interface BerthProcess {
 
 // Every process started by this file's tests, so afterAll can kill them whatever happened.
 const live = new Set<ChildProcess>();
+// Should the test worker itself end early, do not leave Berth processes behind it.
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
 
 /** A fresh data folder under /tmp (not os.tmpdir(): the `postgres` OS user must be able to reach it). */
 export function makeDataDir(): Promise<string> {
@@ -71,8 +77,10 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
   live.add(child);
   let out = '';
   let err = '';
+  const watchers = new Set<(chunk: string) => void>();
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
+    for (const watcher of watchers) watcher(chunk);
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
@@ -104,11 +112,13 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
     if (!exit) child.kill(signal);
-    const result = await Promise.race([exited, sleep(STOP_TIMEOUT_MS, 'timeout' as const)]);
+    const result = await within(exited, STOP_TIMEOUT_MS);
     if (result === 'timeout') {
       child.kill('SIGKILL');
       await exited;
-      throw new Error(`berth ${options.command} did not exit within ${STOP_TIMEOUT_MS / 1000} s of ${signal}`);
+      throw new Error(
+        `berth ${options.command} did not exit within ${STOP_TIMEOUT_MS / 1000} s of ${signal}\n${output()}`,
+      );
     }
     return result.code;
   };
@@ -118,6 +128,20 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
     stdout: () => out,
     stderr: () => err,
     logs: () => parseLogLines(out),
+    async waitForLog(match, ms = 10_000) {
+      let pending = '';
+      let watcher: (chunk: string) => void = () => undefined;
+      const seen = new Promise<void>((resolve) => {
+        watcher = (chunk) => {
+          const lines = (pending + chunk).split('\n');
+          pending = lines.pop() ?? '';
+          if (parseLogLines(`${lines.join('\n')}\n`).some(match)) resolve();
+        };
+        watchers.add(watcher);
+      });
+      const result = await within(seen, ms).finally(() => watchers.delete(watcher));
+      if (result === 'timeout') throw new Error(`no matching log line within ${ms} ms\n${output()}`);
+    },
     stop,
     async kill9() {
       child.kill('SIGKILL');
@@ -151,7 +175,7 @@ export async function killAllBerthProcesses(): Promise<void> {
   const waits = [...live].map((child) => {
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGKILL');
-    return Promise.race([gone, sleep(5_000)]);
+    return within(gone, 5_000);
   });
   await Promise.all(waits);
 }
@@ -188,10 +212,9 @@ async function signal(pid: number, sig: NodeJS.Signals): Promise<void> {
   }
 }
 
-/** Waits until `check` returns true, polling every 50 ms; false after `ms`. */
-export async function eventually(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; ; await sleep(50)) {
-    if (await check()) return true;
-    if (Date.now() > end) return false;
-  }
+/** `promise`, or 'timeout' after `ms`; the timer is cleared either way. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  const abort = new AbortController();
+  const timeout = sleep(ms, 'timeout' as const, { signal: abort.signal }).catch(() => 'timeout' as const);
+  return Promise.race([promise, timeout]).finally(() => abort.abort());
 }
