@@ -4,6 +4,7 @@ import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { CertificateAuthority } from '../shared/pki.js';
 import { type Clock, systemClock } from '../shared/time.js';
+import { agentDistributionRoutes } from './agent-distribution/routes.js';
 import type { ControlPlaneConfig } from './config.js';
 import { authenticatePlugin } from './http/authenticate.js';
 import { errorHandlerPlugin } from './http/error-handler.js';
@@ -126,5 +127,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(projectRoutes, { projects });
   await app.register(deployTokenRoutes, { deployTokens });
   await app.register(serverRoutes, { servers, enrollment, connectivity });
+  await app.register(agentDistributionRoutes);
   return app;
 }

@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { berthVersion } from '../shared/version.js';
+import { createAgentGateway } from './agent-gateway/gateway.js';
 import { buildApp, listeningUrl } from './app.js';
 import { type ControlPlaneConfig, sanitizeControlPlaneConfig } from './config.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres.js';
@@ -52,7 +53,22 @@ export async function startControlPlane(
     await migrate(orm, url, log);
     const keyRing = loadKeyRing({ secretKey: config.secretKey, dataDir: config.dataDir, log });
     const ca = await loadOrCreateAgentCa(orm.em.fork(), keyRing, log);
-    const app = await buildApp({ config, log, orm, ca });
+    const gateway = createAgentGateway({
+      orm,
+      databaseUrl: url,
+      ca,
+      log: log.child({ component: 'agent-gateway' }),
+      host: config.grpcHost ?? config.httpHost,
+      port: config.grpcPort,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      unreachableAfterMs: config.unreachableAfterMs,
+      agentCertificateDays: config.agentCertificateDays,
+      extraServerNames: extraServerNames(config),
+    });
+    let grpcPort = config.grpcPort;
+    const grpcAddress = () =>
+      config.grpcPublicAddress ?? `${new URL(config.publicUrl ?? listeningUrl(app, config)).hostname}:${grpcPort}`;
+    const app = await buildApp({ config, log, orm, ca, grpcAddress });
     // Node's close() ends only the connections idle at that moment: a keep-alive connection whose request is still
     // being answered would hold the shutdown for the whole keep-alive timeout (72 s) after its answer. Track those
     // requests so stop() can answer them with `Connection: close`.
@@ -62,8 +78,14 @@ export async function startControlPlane(
       res.once('close', () => inFlight.delete(res));
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
+    try {
+      grpcPort = (await gateway.start()).port;
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
     const apiUrl = listeningUrl(app, config);
-    log.info({ url: apiUrl, startupMs: Date.now() - started }, 'control plane ready');
+    log.info({ url: apiUrl, grpcAddress: grpcAddress(), startupMs: Date.now() - started }, 'control plane ready');
     const ormToClose = orm;
     const embeddedToStop = embedded;
     return {
@@ -72,6 +94,8 @@ export async function startControlPlane(
       async stop() {
         log.info('stopping control plane');
         for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+        // Agents first: their sessions end cleanly (they reconnect to whichever replica is up), then the API.
+        await gateway.stop();
         await app.close();
         await ormToClose.close();
         await embeddedToStop?.stop();
@@ -111,4 +135,12 @@ export async function runControlPlane(config: ControlPlaneConfig, onReady?: (url
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+// Names the gateway certificate also carries, for agents that verify the host they dial.
+function extraServerNames(config: ControlPlaneConfig): string[] {
+  const names = new Set<string>();
+  if (config.publicUrl) names.add(new URL(config.publicUrl).hostname);
+  if (config.grpcPublicAddress) names.add(config.grpcPublicAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));
+  return [...names];
 }

@@ -36,21 +36,25 @@ export async function claimCommandsToSend(
   now: Date,
 ): Promise<Command[]> {
   const knex = em.getKnex();
-  const rows: Array<{ id: string; kind: string; payload: unknown; issued_at: Date; deadline: Date }> = await knex(
-    'agent_commands',
-  )
+  const claimed: Array<{ id: string }> = await knex('agent_commands')
     .update({ state: 'sent', sent_at: now, send_count: knex.raw('send_count + 1') })
     .where('server_id', serverId)
     .whereIn('state', deliverable)
     .where('deadline', '>', now)
     .whereNotIn('id', [...alreadySent])
-    .returning(['id', 'kind', 'payload', 'issued_at', 'deadline']);
-  rows.sort((a, b) => a.issued_at.getTime() - b.issued_at.getTime() || a.id.localeCompare(b.id));
+    .returning(['id']);
+  if (claimed.length === 0) return [];
+  // Read back through the ORM so dates and JSON are hydrated as the entity defines them.
+  const rows = await em.find(
+    AgentCommand,
+    { id: { $in: claimed.map((row) => row.id) } },
+    { orderBy: { issuedAt: 'asc', id: 'asc' } },
+  );
   return rows.map((row) =>
     create(CommandSchema, {
       commandId: row.id,
       kind: row.kind,
-      issuedAt: timestampFromDate(row.issued_at),
+      issuedAt: timestampFromDate(row.issuedAt),
       deadline: timestampFromDate(row.deadline),
       payloadJson: encoder.encode(JSON.stringify(row.payload ?? {})),
     }),

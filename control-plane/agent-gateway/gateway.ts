@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
-import { Server as GrpcServer, status as GrpcStatus, ServerCredentials } from '@grpc/grpc-js';
+import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { type AgentServiceHandlers, agentServiceDefinition } from '../../shared/agent-service-definition.js';
+import { errorKinds } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { type CertificateAuthority, issueGatewayCertificate } from '../../shared/pki.js';
 import { type Clock, systemClock } from '../../shared/time.js';
@@ -100,11 +101,12 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       const identity = peerIdentity(call.getAuthContext());
       if (identity === undefined) {
         const details = 'a client certificate issued by the Berth agent CA for a server is required';
-        call.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details });
+        call.emit('error', { code: errorKinds.unauthenticated.grpcStatus, details });
         return;
       }
       if (stopping) {
-        call.emit('error', { code: GrpcStatus.UNAVAILABLE, details: 'the control plane is shutting down; reconnect' });
+        const details = 'the control plane is shutting down; reconnect';
+        call.emit('error', { code: errorKinds.service_unavailable.grpcStatus, details });
         return;
       }
       const session = new AgentSession(call, identity, host);

@@ -1,5 +1,4 @@
 import type { PeerCertificate } from 'node:tls';
-import type { AuthContext } from '@grpc/grpc-js/build/src/auth-context.js';
 import type { ErrorKind } from '../../shared/errors.js';
 import type { Server } from '../modules/servers/entity.js';
 
@@ -34,10 +33,11 @@ function normalizeSerial(serial: string): string {
 }
 
 /**
- * The identity in a stream's client certificate, or undefined when there is none usable. TLS has already
- * verified the chain against the agent CA (the server requires client certificates), so only reading remains.
+ * The identity in a stream's client certificate (grpc-js `call.getAuthContext()`), or undefined when there is
+ * none usable. TLS has already verified the chain against the agent CA (the server requires client
+ * certificates), so only reading remains.
  */
-export function peerIdentity(auth: AuthContext | undefined): PeerIdentity | undefined {
+export function peerIdentity(auth: { sslPeerCertificate?: PeerCertificate } | undefined): PeerIdentity | undefined {
   const certificate: PeerCertificate | undefined = auth?.sslPeerCertificate;
   const commonName = certificate?.subject?.CN;
   if (certificate === undefined || typeof commonName !== 'string' || commonName === '') return undefined;

@@ -25,6 +25,9 @@ export interface CommandNotifications {
 
 const maxReconnectDelayMs = 30_000;
 
+/** The listener connection's `application_name`, so operators (and tests) can find it in `pg_stat_activity`. */
+export const listenerApplicationName = 'berth-agent-gateway-listen';
+
 /**
  * Listens for `NOTIFY berth_agent_commands, '<server id>'` on its own connection (a pooled connection cannot
  * hold a LISTEN). When the connection drops it reconnects with capped exponential backoff and jitter; the
@@ -39,7 +42,7 @@ export function createCommandNotifications(options: CommandNotificationsOptions)
   let connecting: Promise<void> | undefined;
 
   async function connect(): Promise<void> {
-    const next = new pg.Client({ connectionString: databaseUrl });
+    const next = new pg.Client({ connectionString: databaseUrl, application_name: listenerApplicationName });
     next.on('notification', (message) => {
       if (message.channel === commandsChannel && message.payload) options.onCommandQueued(message.payload);
     });
@@ -69,6 +72,7 @@ export function createCommandNotifications(options: CommandNotificationsOptions)
       return;
     }
     client = next;
+    if (attempt > 0) log.info('the command notification listener reconnected');
     attempt = 0;
     options.onListening();
   }

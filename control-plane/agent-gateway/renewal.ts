@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -43,14 +44,16 @@ export async function renewCertificate(
     log.warn({ reason: message }, 'refused a certificate renewal request');
     return create(CertificateIssuedSchema, { error: message });
   }
+  // The certificate holds whole seconds; report the instant it really carries.
+  const notAfter = new Date(new X509Certificate(issued.certificatePem).validTo);
   await em.nativeUpdate(
     Server,
     { id: serverId },
-    { certificateSerial: issued.serialNumber, certificateNotAfter: issued.notAfter },
+    { certificateSerial: issued.serialNumber, certificateNotAfter: notAfter },
   );
-  log.info({ serial: issued.serialNumber, notAfter: issued.notAfter.toISOString() }, 'renewed the agent certificate');
+  log.info({ serial: issued.serialNumber, notAfter: notAfter.toISOString() }, 'renewed the agent certificate');
   return create(CertificateIssuedSchema, {
     certificatePem: issued.certificatePem,
-    notAfter: timestampFromDate(issued.notAfter),
+    notAfter: timestampFromDate(notAfter),
   });
 }

@@ -16,9 +16,9 @@ import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CertificateAuthority } from '../../shared/pki.js';
 import type { Clock } from '../../shared/time.js';
-import { Server } from '../modules/servers/entity.js';
 import { acknowledgeCommand, claimCommandsToSend, completeCommand } from './commands.js';
-import { type CredentialProblem, credentialProblem, type PeerIdentity } from './identity.js';
+import { acceptHello, invalidHello, recordDisconnect, recordSeen } from './connection-state.js';
+import type { CredentialProblem, PeerIdentity } from './identity.js';
 import { renewCertificate } from './renewal.js';
 
 /** The gRPC call of one agent stream. */
@@ -43,8 +43,6 @@ export interface SessionHost {
 
 // Stop reading from a flooding agent until its backlog is handled (TCP then slows it down).
 const maxBacklog = 64;
-// Columns of the servers table.
-const versionLength = 40;
 
 /**
  * One agent stream, from its first message to its end: seq/ack bookkeeping, the Hello handshake, and the
@@ -64,8 +62,7 @@ export class AgentSession {
   private finished = false;
   private outboundSeq = 0n;
   private inboundSeq = 0n;
-  // Also the session's token on the row: only the session that wrote it may mark the server unreachable.
-  private connectedSince: Date | undefined;
+  private openedAt: Date | undefined;
   private lastSeenWrittenAt = 0;
   private work: Promise<void> = Promise.resolve();
   private backlog = 0;
@@ -95,6 +92,14 @@ export class AgentSession {
   /** The server this stream speaks for. */
   get serverId(): string {
     return this.identity.serverId;
+  }
+
+  /**
+   * When the Hello was accepted: the `connectedSince` this session wrote on the server row. It doubles as the
+   * session's token there: only the session whose value the row holds may mark the server unreachable.
+   */
+  get connectedSince(): Date | undefined {
+    return this.openedAt;
   }
 
   /** True between a valid Hello and the end of the stream. */
@@ -216,38 +221,10 @@ export class AgentSession {
     const invalid = invalidHello(hello);
     if (invalid !== undefined) return this.end('validation_failed', invalid);
     const em = this.host.orm.em.fork();
-    const server = await em.findOne(Server, this.serverId, {
-      fields: ['lifecycleStatus', 'credentialsRevokedAt', 'certificateSerial'],
-    });
-    const problem = credentialProblem(server, this.identity);
-    if (problem !== null) return this.revoke(problem);
     const now = this.host.clock();
-    const docker = hello.docker;
-    const host = hello.host;
-    const changed = await em.nativeUpdate(
-      Server,
-      { id: this.serverId, lifecycleStatus: 'active' },
-      {
-        connectionState: 'connected',
-        lastSeenAt: now,
-        connectedSince: now,
-        agentVersion: hello.agentVersion,
-        dockerReachable: docker?.reachable ?? null,
-        dockerVersion: docker?.reachable ? docker.version || null : null,
-        hostFacts: host
-          ? {
-              hostname: host.hostname,
-              os: host.os,
-              kernel: host.kernel,
-              arch: host.arch,
-              cpuCount: host.cpuCount,
-              memoryBytes: Number(host.memoryBytes),
-            }
-          : null,
-      },
-    );
-    if (changed === 0) return this.revoke({ kind: 'forbidden_scope', reason: 'the server was deactivated' });
-    this.connectedSince = now;
+    const problem = await acceptHello(em, this.identity, hello, now);
+    if (problem !== null) return this.revoke(problem);
+    this.openedAt = now;
     this.lastSeenWrittenAt = now.getTime();
     if (this.phase === 'ending') return;
     this.phase = 'open';
@@ -279,17 +256,12 @@ export class AgentSession {
     }
   }
 
-  // Writes lastSeenAt at most once per heartbeat interval; also restores `connected` if a sweep elsewhere
-  // judged the row stale while this stream was alive.
+  // The row's lastSeenAt is written at most once per heartbeat interval; the sweeps allow for that lag.
   private async touch(em: EntityManager): Promise<void> {
     const now = this.lastSeenAt;
-    if (now.getTime() - this.lastSeenWrittenAt < this.host.heartbeatIntervalMs) return;
+    if (this.openedAt === undefined || now.getTime() - this.lastSeenWrittenAt < this.host.heartbeatIntervalMs) return;
     this.lastSeenWrittenAt = now.getTime();
-    await em.nativeUpdate(
-      Server,
-      { id: this.serverId, connectedSince: this.connectedSince, lifecycleStatus: 'active' },
-      { lastSeenAt: now, connectionState: 'connected' },
-    );
+    await recordSeen(em, this.serverId, this.openedAt, now);
   }
 
   private send(payload: ControlMessage['payload']): void {
@@ -314,25 +286,9 @@ export class AgentSession {
 
   private async markUnreachable(): Promise<void> {
     this.host.release(this);
-    if (this.connectedSince === undefined) return;
-    // Conditional on our connectedSince: a newer session (here or on another replica) keeps its `connected`.
-    const changed = await this.host.orm.em
-      .fork()
-      .nativeUpdate(
-        Server,
-        { id: this.serverId, connectionState: 'connected', connectedSince: this.connectedSince },
-        { connectionState: 'unreachable', lastSeenAt: this.lastSeenAt },
-      );
-    this.log.info({ markedUnreachable: changed > 0 }, 'agent disconnected');
+    if (this.openedAt === undefined) return;
+    const em = this.host.orm.em.fork();
+    const marked = await recordDisconnect(em, this.serverId, this.openedAt, this.lastSeenAt);
+    this.log.info({ markedUnreachable: marked }, 'agent disconnected');
   }
-}
-
-function invalidHello(hello: Hello): string | undefined {
-  if (hello.agentVersion === '' || hello.agentVersion.length > versionLength) {
-    return `agent_version must be 1 to ${versionLength} characters`;
-  }
-  if ((hello.docker?.version.length ?? 0) > versionLength) {
-    return `docker.version must be at most ${versionLength} characters`;
-  }
-  return undefined;
 }

@@ -1,0 +1,217 @@
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { EventSchema } from '../shared/gen/berth/agent/v1/agent_pb.js';
+import type { Logger } from '../shared/logger.js';
+import { type Clock, systemClock } from '../shared/time.js';
+import { berthVersion } from '../shared/version.js';
+import { createCertificateRenewal } from './certificate-renewal.js';
+import { createCommandRunner } from './command-runner.js';
+import type { AgentConfig } from './config.js';
+import type { BackoffOptions } from './connection/backoff.js';
+import { ControlStream } from './connection/control-stream.js';
+import { createDockerEngine, type DockerEngine } from './docker/engine.js';
+import { createDockerWatch } from './docker/watch.js';
+import { type HostFactsJson, readHostFacts } from './handlers/host-facts.js';
+import { createJsonPersister } from './json-file.js';
+import { createReplayCache } from './replay-cache.js';
+import { createSpool, type SpooledEvent } from './spool.js';
+import { readCredentials, readEnrollment, statePaths } from './state-dir.js';
+import { type AgentStatus, statusFromState } from './status.js';
+
+/** Timings, overridable so tests run in milliseconds; production uses the defaults. */
+export interface AgentTiming {
+  backoff?: BackoffOptions;
+  resetBackoffAfterMs?: number;
+  /** Docker reachability check period (30 s). */
+  dockerCheckMs?: number;
+  /** Certificate renewal check period (1 h). */
+  renewalCheckMs?: number;
+  welcomeTimeoutMs?: number;
+  goodbyeTimeoutMs?: number;
+}
+
+/** Collaborators of {@link createAgent}; everything but `log` has a production default. */
+export interface AgentDeps {
+  log: Logger;
+  clock?: Clock;
+  random?: () => number;
+  docker?: DockerEngine;
+  hostFacts?: () => HostFactsJson;
+  pid?: number;
+  timing?: AgentTiming;
+}
+
+/** The running agent; see {@link createAgent}. */
+export interface Agent {
+  /** Loads the state folder and starts the link. Rejects with {@link NotEnrolledError} before enrollment. */
+  start(): Promise<void>;
+  /** Says Goodbye, closes the link and flushes the spool, replay cache and status to disk. */
+  stop(reason?: string): Promise<void>;
+  status(): AgentStatus;
+  /** Resolves when the link has ended for good: `revoked`, or `stopped` after {@link Agent.stop}. */
+  finished(): Promise<'stopped' | 'revoked'>;
+}
+
+/** Thrown by {@link Agent.start} when the state folder holds no enrollment. */
+export class NotEnrolledError extends Error {
+  override readonly name = 'NotEnrolledError';
+}
+
+/** Capabilities announced in every Hello: what the handlers can answer today. */
+export const agentCapabilities = ['host-facts', 'docker-info'];
+
+/**
+ * The agent's composition root (STYLE.md 6): builds the link, the command runner, the replay cache, the spool,
+ * the Docker watch and certificate renewal from `config`, wires them together and owns their timers.
+ */
+export function createAgent(config: Pick<AgentConfig, 'stateDir' | 'dockerHost'>, deps: AgentDeps): Agent {
+  const { log } = deps;
+  const clock = deps.clock ?? systemClock;
+  const timing = deps.timing ?? {};
+  const paths = statePaths(config.stateDir);
+  const docker = deps.docker ?? createDockerEngine({ endpoint: config.dockerHost });
+  const hostFacts = deps.hostFacts ?? (() => readHostFacts());
+  const persistError = (file: string) => (error: unknown) => log.error({ err: error, file }, 'could not save state');
+  const cache = createReplayCache({ file: paths.replayCache, onPersistError: persistError(paths.replayCache) });
+  const spool = createSpool({ file: paths.spool, onPersistError: persistError(paths.spool) });
+  let current: AgentStatus;
+  const statusFile = createJsonPersister(paths.status, () => current, persistError(paths.status), 0o644);
+  let lastAckWrite = 0;
+  let stream: ControlStream | undefined;
+  let renewalTimer: NodeJS.Timeout | undefined;
+  let resolveFinished!: (outcome: 'stopped' | 'revoked') => void;
+  const finished = new Promise<'stopped' | 'revoked'>((resolve) => {
+    resolveFinished = resolve;
+  });
+  const send = (payload: Parameters<ControlStream['send']>[0]) => stream?.send(payload) ?? false;
+  const runner = createCommandRunner({ cache, handlers: { hostFacts, docker }, send, clock, log });
+  const dockerWatch = createDockerWatch({
+    engine: docker,
+    intervalMs: timing.dockerCheckMs ?? 30_000,
+    onChange: (facts) =>
+      facts.reachable
+        ? emit('docker.reachable', { version: facts.version, apiVersion: facts.apiVersion })
+        : emit('docker.unreachable', { error: facts.error }),
+  });
+
+  function sendEvent(event: SpooledEvent): boolean {
+    const value = create(EventSchema, { ...event, observedAt: timestampFromDate(new Date(event.observedAt)) });
+    return send({ case: 'event', value });
+  }
+
+  function emit(kind: string, attributes: Record<string, string>): void {
+    const event = { kind, observedAt: clock().toISOString(), attributes };
+    const { queued, dropped } = spool.counts();
+    // Straight out only when nothing is waiting: a spooled backlog goes first, so the order is kept.
+    if (queued === 0 && dropped === 0 && sendEvent(event)) return;
+    spool.push(event);
+    writeStatus();
+  }
+
+  function flushSpool(): void {
+    const { events, dropped } = spool.takeAll();
+    for (const [index, event] of events.entries()) {
+      if (!sendEvent(event)) {
+        spool.putBack(events.slice(index), dropped);
+        return;
+      }
+    }
+    const note = { kind: 'spool.dropped', observedAt: clock().toISOString(), attributes: { count: String(dropped) } };
+    if (dropped > 0 && !sendEvent(note)) spool.putBack([], dropped);
+  }
+
+  function writeStatus(): void {
+    current = { ...current, spool: spool.counts(), updatedAt: clock().toISOString() };
+    statusFile.schedule();
+  }
+
+  return {
+    async start() {
+      const enrollment = await readEnrollment(paths);
+      if (!enrollment) throw new NotEnrolledError(`this server is not enrolled (no ${paths.agentJson})`);
+      await Promise.all([cache.load(), spool.load()]);
+      const { serverId } = enrollment;
+      current = {
+        state: 'idle',
+        serverId,
+        sessionId: null,
+        connectedSince: null,
+        lastError: null,
+        reconnectAttempt: 0,
+        spool: spool.counts(),
+        pid: deps.pid ?? process.pid,
+        updatedAt: clock().toISOString(),
+      };
+      const renewal = createCertificateRenewal({ paths, serverId, send, clock, log });
+      const checkRenewal = (newSession: boolean) =>
+        renewal.check(newSession).catch((error: unknown) => log.error({ err: error }, 'certificate check failed'));
+      stream = new ControlStream({
+        loadTarget: async () => ({
+          address: enrollment.grpcUrl,
+          serverName: enrollment.grpcServerName,
+          ...(await readCredentials(paths)),
+        }),
+        hello: async () => {
+          const host = hostFacts();
+          const dockerFacts = await docker.facts();
+          return {
+            serverId,
+            agentVersion: berthVersion,
+            capabilities: agentCapabilities,
+            host: { ...host, memoryBytes: BigInt(host.memoryBytes) },
+            docker: dockerFacts,
+          };
+        },
+        onMessage: (message) => {
+          const { payload } = message;
+          if (payload.case === 'command') void runner.handle(payload.value);
+          else if (payload.case === 'certificateIssued') {
+            renewal.onIssued(payload.value).catch((error: unknown) => log.error({ err: error }, 'renewal failed'));
+          } else log.debug({ kind: payload.case }, 'ignoring a message this agent version does not handle yet');
+        },
+        onStateChange: (state) => {
+          // Backfill first, so the status written for this state already shows the emptied spool.
+          if (state.t === 'open') flushSpool();
+          current = statusFromState(state, current, clock(), spool.counts());
+          statusFile.schedule();
+          if (state.t === 'open') void checkRenewal(true);
+          if (state.t === 'revoked') resolveFinished('revoked');
+        },
+        onHeartbeatAck: (at) => {
+          current = { ...current, lastHeartbeatAckAt: at.toISOString() };
+          // Every ack would mean a disk write every few seconds; twice a minute is fresh enough for a status.
+          if (at.getTime() - lastAckWrite >= 30_000) {
+            lastAckWrite = at.getTime();
+            writeStatus();
+          }
+        },
+        log,
+        clock,
+        random: deps.random ?? Math.random,
+        backoff: timing.backoff,
+        resetBackoffAfterMs: timing.resetBackoffAfterMs,
+        welcomeTimeoutMs: timing.welcomeTimeoutMs,
+        goodbyeTimeoutMs: timing.goodbyeTimeoutMs,
+      });
+      emit('agent.started', { version: berthVersion });
+      dockerWatch.start();
+      renewalTimer = setInterval(() => void checkRenewal(false), timing.renewalCheckMs ?? 3_600_000);
+      log.info({ serverId, grpcUrl: enrollment.grpcUrl }, 'agent starting');
+      stream.start();
+    },
+
+    async stop(reason = 'shutdown') {
+      clearInterval(renewalTimer);
+      await dockerWatch.stop();
+      // Let running commands finish so their results can still go out on this stream.
+      await runner.idle();
+      await stream?.stop(reason);
+      const results = await Promise.allSettled([spool.flush(), cache.flush(), statusFile.flush()]);
+      for (const result of results) if (result.status === 'rejected') log.error({ err: result.reason }, 'flush failed');
+      resolveFinished('stopped');
+    },
+
+    status: () => current,
+    finished: () => finished,
+  };
+}

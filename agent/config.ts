@@ -1,0 +1,76 @@
+import os from 'node:os';
+import nodePath from 'node:path';
+import { oneOf, parseSettings, path, type SettingSpec, sanitizeSettings } from '../shared/env-config.js';
+import { type LogLevel, logLevels } from '../shared/logger.js';
+
+/** Where the Docker engine listens: a unix socket, or a plain-HTTP TCP address (`tcp://host:port`, no TLS). */
+export type DockerEndpoint = { socketPath: string } | { host: string; port: number };
+
+/** The state folder when `BERTH_AGENT_STATE_DIR` is unset: a system folder for root, the XDG state folder otherwise. */
+function defaultStateDir(): string {
+  if (process.getuid?.() === 0) return '/var/lib/berth-agent';
+  const base = process.env['XDG_STATE_HOME'] || nodePath.join(os.homedir(), '.local', 'state');
+  return nodePath.join(base, 'berth-agent');
+}
+
+/**
+ * Parses `DOCKER_HOST` as the Docker CLI spells it. Only `unix://` and plain `tcp://` are understood: a TLS
+ * engine (`DOCKER_TLS_VERIFY`) would need client certificates the agent does not manage yet.
+ */
+export function parseDockerHost(raw: string): DockerEndpoint {
+  if (raw.startsWith('unix://')) {
+    const socketPath = raw.slice('unix://'.length);
+    if (!socketPath.startsWith('/')) throw new Error('must be unix:///absolute/path.sock or tcp://host:port');
+    return { socketPath };
+  }
+  const tcp = /^tcp:\/\/([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\/?$/.exec(raw);
+  if (tcp && Number(tcp[2]) <= 65535) return { host: tcp[1]!.replace(/^\[|\]$/g, ''), port: Number(tcp[2]) };
+  throw new Error('must be unix:///absolute/path.sock or tcp://host:port');
+}
+
+/** Every setting of the agent: its variable, flag, default and meaning. */
+export const agentSettings = {
+  stateDir: {
+    env: 'BERTH_AGENT_STATE_DIR',
+    flag: 'state-dir',
+    description: 'folder for the enrollment, credentials, spool and status',
+    defaultText: '/var/lib/berth-agent as root, else ~/.local/state/berth-agent',
+    fallback: defaultStateDir,
+    parse: (raw: string) => nodePath.resolve(path(raw)),
+  },
+  logLevel: {
+    env: 'BERTH_LOG_LEVEL',
+    flag: 'log-level',
+    description: `log level (${logLevels.join(', ')})`,
+    defaultText: 'info',
+    fallback: (): LogLevel => 'info',
+    parse: oneOf(logLevels),
+  },
+  dockerHost: {
+    env: 'DOCKER_HOST',
+    flag: 'docker-host',
+    description: 'the Docker engine the agent drives',
+    defaultText: 'unix:///var/run/docker.sock',
+    fallback: (): DockerEndpoint => ({ socketPath: '/var/run/docker.sock' }),
+    parse: parseDockerHost,
+  },
+} satisfies Record<string, SettingSpec<unknown>>;
+
+/** The agent's validated configuration. */
+export type AgentConfig = ReturnType<typeof parseAgentConfig>;
+
+/**
+ * Parses the agent's configuration from the environment and flags (flags win). Throws a `ConfigError` listing
+ * every bad value.
+ */
+export function parseAgentConfig(
+  env: Record<string, string | undefined>,
+  flags: Record<string, string | undefined> = {},
+) {
+  return parseSettings(agentSettings, env, flags);
+}
+
+/** The configuration for the start-up log (nothing in it is secret; kept for symmetry with the control plane). */
+export function sanitizeAgentConfig(config: AgentConfig): Record<string, unknown> {
+  return sanitizeSettings(agentSettings, config);
+}

@@ -1,0 +1,40 @@
+import os from 'node:os';
+
+/** The host facts, shaped like the proto's HostFacts in JSON (the `host.facts` result and Hello.host). */
+export interface HostFactsJson {
+  hostname: string;
+  /** `os.platform()`, e.g. "linux". */
+  os: string;
+  /** `os.release()`, the kernel release, e.g. "6.1.0-18-amd64". */
+  kernel: string;
+  arch: string;
+  cpuCount: number;
+  memoryBytes: number;
+}
+
+/** The parts of `node:os` the facts come from, so tests can pass fixed values. */
+export type OsFacts = Pick<
+  typeof os,
+  'hostname' | 'platform' | 'release' | 'arch' | 'availableParallelism' | 'totalmem'
+>;
+
+/**
+ * Reads the host facts. Cheap (no I/O beyond a few syscalls), so it runs fresh for every Hello and command.
+ * `availableParallelism` rather than `cpus().length`: it respects CPU affinity, and `cpus()` is empty on some
+ * container hosts.
+ */
+export function readHostFacts(source: OsFacts = os): HostFactsJson {
+  return {
+    hostname: source.hostname(),
+    os: source.platform(),
+    kernel: source.release(),
+    arch: source.arch(),
+    cpuCount: source.availableParallelism(),
+    memoryBytes: source.totalmem(),
+  };
+}
+
+/** `host.facts`: answers the host facts. Takes no payload. */
+export function handleHostFacts(deps: { hostFacts: () => HostFactsJson }): HostFactsJson {
+  return deps.hostFacts();
+}

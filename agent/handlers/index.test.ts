@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { DockerFactsJson } from '../docker/engine.js';
+import { readHostFacts } from './host-facts.js';
+import { commandKinds, type HandlerDeps, runCommand } from './index.js';
+
+const hostFacts = {
+  hostname: 'web-1',
+  os: 'linux',
+  kernel: '6.1.0',
+  arch: 'x64',
+  cpuCount: 4,
+  memoryBytes: 8_000_000_000,
+};
+const dockerFacts: DockerFactsJson = { reachable: true, version: '20.10.24', apiVersion: '1.41', error: '' };
+const deps: HandlerDeps = { hostFacts: () => hostFacts, docker: { facts: async () => dockerFacts } };
+
+describe('command handlers', () => {
+  it('answers an unknown kind with unknown_command, naming the kinds it knows', async () => {
+    const outcome = await runCommand('deploy', {}, deps);
+    expect(outcome).toMatchObject({ succeeded: false, errorCode: 'unknown_command' });
+    if (!outcome.succeeded) for (const kind of commandKinds) expect(outcome.errorMessage).toContain(kind);
+  });
+
+  it('host.facts returns the host facts', async () => {
+    expect(await runCommand('host.facts', undefined, deps)).toEqual({ succeeded: true, result: hostFacts });
+  });
+
+  it('docker.info reports an unreachable engine as a successful answer with the reason', async () => {
+    const down = { reachable: false, version: '', apiVersion: '', error: 'no Docker engine at /x.sock (ENOENT)' };
+    const outcome = await runCommand('docker.info', undefined, { ...deps, docker: { facts: async () => down } });
+    expect(outcome).toEqual({ succeeded: true, result: down });
+  });
+
+  it('proxy.check says no edge proxy is configured yet, successfully', async () => {
+    expect(await runCommand('proxy.check', undefined, deps)).toEqual({
+      succeeded: true,
+      result: { reachable: false, error: 'no edge proxy configured yet' },
+    });
+  });
+
+  it('reads host facts from node:os in the proto field names', () => {
+    const facts = readHostFacts({
+      hostname: () => 'h',
+      platform: () => 'linux',
+      release: () => '6.1.0-18-amd64',
+      arch: () => 'arm64',
+      availableParallelism: () => 2,
+      totalmem: () => 1024,
+    });
+    expect(facts).toEqual({
+      hostname: 'h',
+      os: 'linux',
+      kernel: '6.1.0-18-amd64',
+      arch: 'arm64',
+      cpuCount: 2,
+      memoryBytes: 1024,
+    });
+  });
+});

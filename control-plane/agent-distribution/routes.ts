@@ -1,0 +1,120 @@
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError } from '../../shared/errors.js';
+import { type AgentBundle, buildAgentBundle, fileSha256 } from './bundle.js';
+
+const installScript = readFileSync(new URL('../../deploy/install.sh', import.meta.url), 'utf8');
+// The runtime offered to servers without Node ≥ 20 is the very binary this control plane runs on.
+const runtimeKey = `${process.platform}-${process.arch}`;
+
+const Manifest = Type.Object({
+  version: Type.String(),
+  bundlePath: Type.String(),
+  bundleSha256: Type.String(),
+  bundleSize: Type.Integer(),
+  runtimes: Type.Record(
+    Type.String(),
+    Type.Object({ path: Type.String(), sha256: Type.String(), size: Type.Integer(), nodeVersion: Type.String() }),
+  ),
+});
+const Binary = Type.Unsafe<unknown>({ type: 'string', format: 'binary', description: 'File contents.' });
+
+/**
+ * What the install script downloads (all public: the one-time enrollment token is the secret, not the agent's
+ * code): the script itself, a manifest with SHA-256 sums, the agent bundle and a Node runtime.
+ */
+export const agentDistributionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const config = { public: true };
+  const tags = ['agent'];
+  // Built once, on first use, and kept: a second request never rebuilds.
+  let bundle: Promise<AgentBundle> | undefined;
+  let runtimeSha: Promise<string> | undefined;
+  const getBundle = () => {
+    bundle ??= buildAgentBundle().catch((error: unknown) => {
+      bundle = undefined;
+      throw error;
+    });
+    return bundle;
+  };
+  const getRuntimeSha = () => {
+    runtimeSha ??= fileSha256(process.execPath);
+    return runtimeSha;
+  };
+
+  app.get(
+    '/install.sh',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'The agent install script (POSIX sh)',
+        produces: ['text/x-shellscript'],
+        response: { 200: Binary },
+      },
+    },
+    async (_request, reply) => reply.type('text/x-shellscript; charset=utf-8').send(installScript),
+  );
+
+  app.get(
+    '/agent/manifest',
+    {
+      config,
+      schema: { tags, summary: 'Version and SHA-256 of the agent bundle and runtimes', response: { 200: Manifest } },
+    },
+    async () => {
+      const [built, sha256] = await Promise.all([getBundle(), getRuntimeSha()]);
+      return {
+        version: built.version,
+        bundlePath: '/agent/bundle.mjs',
+        bundleSha256: built.sha256,
+        bundleSize: built.code.length,
+        runtimes: {
+          [runtimeKey]: {
+            path: `/agent/runtime/${runtimeKey}`,
+            sha256,
+            size: statSync(process.execPath).size,
+            nodeVersion: process.version,
+          },
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/agent/bundle.mjs',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'The agent as one ES module file for Node ≥ 20',
+        produces: ['text/javascript'],
+        response: { 200: Binary },
+      },
+    },
+    async (_request, reply) => reply.type('text/javascript; charset=utf-8').send((await getBundle()).code),
+  );
+
+  app.get(
+    '/agent/runtime/:platformArch',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'The Node.js runtime for servers that have none',
+        params: Type.Object({ platformArch: Type.String({ minLength: 1, maxLength: 40 }) }),
+        produces: ['application/octet-stream'],
+        response: { 200: Binary },
+      },
+    },
+    async (request, reply) => {
+      if (request.params.platformArch !== runtimeKey) {
+        throw new AppError('not_found', `No Node runtime for ${request.params.platformArch}.`, {
+          field: 'platformArch',
+          hint: `This control plane offers ${runtimeKey} only; install Node.js 20 or newer on the server instead.`,
+        });
+      }
+      return reply.type('application/octet-stream').send(createReadStream(process.execPath));
+    },
+  );
+};
