@@ -18,7 +18,11 @@ const Manifest = Type.Object({
     Type.Object({ path: Type.String(), sha256: Type.String(), size: Type.Integer(), nodeVersion: Type.String() }),
   ),
 });
-const Binary = Type.Unsafe<unknown>({ type: 'string', format: 'binary', description: 'File contents.' });
+// A file download: documented under its own media type, while errors stay JSON envelopes.
+const file = (mediaType: string) => ({
+  description: 'File contents.',
+  content: { [mediaType]: { schema: { type: 'string', format: 'binary' } } },
+});
 
 /**
  * What the install script downloads (all public: the one-time enrollment token is the secret, not the agent's
@@ -49,8 +53,7 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox = async (app) =>
       schema: {
         tags,
         summary: 'The agent install script (POSIX sh)',
-        produces: ['text/x-shellscript'],
-        response: { 200: Binary },
+        response: { 200: file('text/x-shellscript') },
       },
     },
     async (_request, reply) => reply.type('text/x-shellscript; charset=utf-8').send(installScript),
@@ -88,8 +91,7 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox = async (app) =>
       schema: {
         tags,
         summary: 'The agent as one ES module file for Node ≥ 20',
-        produces: ['text/javascript'],
-        response: { 200: Binary },
+        response: { 200: file('text/javascript') },
       },
     },
     async (_request, reply) => reply.type('text/javascript; charset=utf-8').send((await getBundle()).code),
@@ -103,8 +105,7 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox = async (app) =>
         tags,
         summary: 'The Node.js runtime for servers that have none',
         params: Type.Object({ platformArch: Type.String({ minLength: 1, maxLength: 40 }) }),
-        produces: ['application/octet-stream'],
-        response: { 200: Binary },
+        response: { 200: file('application/octet-stream') },
       },
     },
     async (request, reply) => {

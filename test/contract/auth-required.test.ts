@@ -22,6 +22,11 @@ const expectedPublic = [
   'POST /auth/sign-in/email',
   // The agent's one call before it has a certificate; the one-time token in the body authenticates it.
   'POST /agent/enrollments',
+  // What the install script downloads; the enrollment token, not the agent's code, is the secret.
+  'GET /install.sh',
+  'GET /agent/manifest',
+  'GET /agent/bundle.mjs',
+  'GET /agent/runtime/{platformArch}',
 ].sort();
 // Served, public, and deliberately not listed in the document they serve.
 const undocumented = ['GET /openapi.json', 'GET /docs'];

@@ -69,6 +69,7 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
   const env = childEnv({
     BERTH_DATA_DIR: options.dataDir,
     BERTH_HTTP_PORT: '0',
+    BERTH_GRPC_PORT: '0',
     BERTH_LOG_LEVEL: 'info',
     ...(options.databaseUrl ? { BERTH_DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
