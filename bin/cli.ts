@@ -75,8 +75,18 @@ async function main(argv: string[]): Promise<void> {
     if (config.databaseUrl === undefined) {
       process.stderr.write(`Starting Berth with its embedded PostgreSQL in ${config.dataDir} …\n`);
     }
-    await runControlPlane(config, (url) => {
-      process.stdout.write(`Berth is ready: ${url}  (API docs: ${url}/docs)\n`);
+    const { superviseLocalAgent } = await import('./local-agent.js');
+    await runControlPlane(config, (running, log) => {
+      process.stdout.write(`Berth is ready: ${running.url}  (API docs: ${running.url}/docs)\n`);
+      // The README's one command gives a working single-machine platform: this machine runs an agent too.
+      return superviseLocalAgent({
+        dataDir: config.dataDir,
+        url: running.url,
+        provision: running.provisionLocalAgent,
+        log,
+        onEnrolled: (serverId) =>
+          process.stderr.write(`This machine is enrolled as the server "local" (${serverId}).\n`),
+      });
     });
     return;
   }

@@ -8,6 +8,7 @@ import { buildApp, listeningUrl } from './app.js';
 import { type ControlPlaneConfig, sanitizeControlPlaneConfig } from './config.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate, openOrm } from './db/orm.js';
+import { createLocalAgentProvisioner, type LocalAgentEnrollment } from './local-agent.js';
 import { loadOrCreateAgentCa } from './pki/ca-store.js';
 import { loadKeyRing } from './secrets/key-ring.js';
 
@@ -16,6 +17,8 @@ export interface RunningControlPlane {
   /** Where the HTTP API answers. */
   url: string;
   app: FastifyInstance;
+  /** Registers this machine as the server "local" and issues its enrollment token (`berth dev`). */
+  provisionLocalAgent: () => Promise<LocalAgentEnrollment | null>;
   /** Graceful stop: stop accepting, finish in-flight requests, close the ORM, stop the embedded database. */
   stop(): Promise<void>;
 }
@@ -88,9 +91,18 @@ export async function startControlPlane(
     log.info({ url: apiUrl, grpcAddress: grpcAddress(), startupMs: Date.now() - started }, 'control plane ready');
     const ormToClose = orm;
     const embeddedToStop = embedded;
+    const localAgent = createLocalAgentProvisioner({
+      orm,
+      ca,
+      config,
+      now: () => new Date(),
+      publicUrl: () => config.publicUrl ?? apiUrl,
+      grpcAddress,
+    });
     return {
       url: apiUrl,
       app,
+      provisionLocalAgent: () => localAgent.provision(),
       async stop() {
         log.info('stopping control plane');
         for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
@@ -111,13 +123,16 @@ export async function startControlPlane(
 
 /**
  * Runs the control plane until SIGTERM or SIGINT, then stops it gracefully (a second signal exits at once).
- * `onReady` receives the API's URL.
+ * `onReady` receives the running control plane and its logger; what it returns runs first at shutdown.
  */
-export async function runControlPlane(config: ControlPlaneConfig, onReady?: (url: string) => void): Promise<void> {
+export async function runControlPlane(
+  config: ControlPlaneConfig,
+  onReady?: (running: RunningControlPlane, log: Logger) => (() => Promise<void>) | undefined,
+): Promise<void> {
   const log = createLogger({ level: config.logLevel, name: 'control-plane' });
   let stopping = false;
   const running = await startControlPlane(config, log, () => stopping);
-  onReady?.(running.url);
+  const beforeStop = onReady?.(running, log);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -126,11 +141,13 @@ export async function runControlPlane(config: ControlPlaneConfig, onReady?: (url
       }
       stopping = true;
       log.info({ signal }, 'shutting down');
-      running.stop().then(resolve, (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exitCode = 1;
-        resolve();
-      });
+      (beforeStop ?? (async () => undefined))()
+        .then(() => running.stop())
+        .then(resolve, (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exitCode = 1;
+          resolve();
+        });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -1,0 +1,62 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { CertificateAuthority } from '../shared/pki.js';
+import type { Clock } from '../shared/time.js';
+import type { ControlPlaneConfig } from './config.js';
+import { Membership } from './modules/identity/entity.js';
+import { createEnrollmentService } from './modules/servers/enrollment.js';
+import { Server } from './modules/servers/entity.js';
+import { createServerService } from './modules/servers/service.js';
+
+/** What `berth dev` needs to enroll its local agent. */
+export interface LocalAgentEnrollment {
+  serverId: string;
+  token: string;
+  caSha256: string;
+}
+
+/** The name of the server `berth dev` registers for its own machine. */
+export const localServerName = 'local';
+
+/**
+ * Registers this machine as the server "local" in the first organization (once the first admin exists) and issues
+ * an enrollment token for it, on behalf of that organization's owner. Answers null while no organization exists.
+ */
+export function createLocalAgentProvisioner(deps: {
+  orm: MikroORM;
+  ca: CertificateAuthority;
+  config: ControlPlaneConfig;
+  now: Clock;
+  publicUrl: () => string;
+  grpcAddress: () => string;
+}) {
+  const servers = createServerService({ now: deps.now });
+  const enrollment = createEnrollmentService({
+    now: deps.now,
+    servers,
+    ca: () => deps.ca,
+    enrollmentTtlMinutes: deps.config.enrollmentTtlMinutes,
+    agentCertificateDays: deps.config.agentCertificateDays,
+    publicUrl: deps.publicUrl,
+    grpcAddress: deps.grpcAddress,
+  });
+  return {
+    async provision(): Promise<LocalAgentEnrollment | null> {
+      const em = deps.orm.em.fork();
+      const [owner] = await em.find(Membership, { role: 'owner' }, { orderBy: { joinedAt: 'asc' }, limit: 1 });
+      if (owner === undefined) return null;
+      const caller = {
+        kind: 'user' as const,
+        userId: owner.user.id,
+        sessionId: 'berth-dev',
+        organizationId: owner.organization.id,
+        role: owner.role,
+      };
+      const existing = await em.findOne(Server, { organization: caller.organizationId, nameKey: localServerName });
+      const serverId =
+        existing?.id ??
+        (await servers.create(em, caller, { name: localServerName, host: '127.0.0.1', providerKey: 'local-shell' })).id;
+      const issued = await enrollment.issue(em, caller, serverId, 'agent-enrollment');
+      return { serverId, token: issued.enrollment.token, caSha256: issued.enrollment.caSha256 };
+    },
+  };
+}
