@@ -49,6 +49,18 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The real process as the agent CLI's IO (the `berth` program and the standalone bundle both use it). */
+export function processIo(): AgentCliIo {
+  return {
+    env: process.env,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    on: (signal, listener) => process.on(signal, listener),
+    off: (signal, listener) => process.off(signal, listener),
+    exit: (exitCode) => process.exit(exitCode),
+  };
+}
+
 /** `berth agent …`: runs the subcommand in `argv` and resolves to the process's exit code. */
 export async function runAgentCli(argv: string[], io: AgentCliIo): Promise<number> {
   const [first, ...rest] = argv;

@@ -37,15 +37,8 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'agent') {
     // Loaded on demand, so the control-plane commands never load the agent's code.
-    const { runAgentCli } = await import('../agent/cli.js');
-    const code = await runAgentCli(rest, {
-      env: process.env,
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-      on: (signal, listener) => process.on(signal, listener),
-      off: (signal, listener) => process.off(signal, listener),
-      exit: (exitCode) => process.exit(exitCode),
-    });
+    const { processIo, runAgentCli } = await import('../agent/cli.js');
+    const code = await runAgentCli(rest, processIo());
     process.exit(code);
   }
   if (command !== 'dev' && command !== 'control-plane') fail(`berth: unknown command "${command}".\n\n${usage}`);

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
+import { requireConfirmation } from '../../guards.js';
 import type { AuthContext, DeployTokenCaller, DeployTokenScope } from '../identity/auth-context.js';
 import { permissionsOf } from '../identity/auth-context.js';
 import { hashToken } from '../sessions/service.js';
@@ -77,15 +78,6 @@ export function createDeployTokenService({ now }: DeployTokenServiceOptions) {
     if (token === null)
       throw new AppError('not_found', `Deploy token "${tokenId}" was not found.`, { field: 'tokenId' });
     return token;
-  }
-
-  function confirm(tokenId: string, confirmedId: string): void {
-    if (confirmedId !== tokenId) {
-      throw new AppError('validation_failed', 'The confirmation does not match the deploy token.', {
-        field: 'confirmation.tokenId',
-        hint: `Send {"confirmation": {"tokenId": "${tokenId}"}} to confirm.`,
-      });
-    }
   }
 
   return {
@@ -169,7 +161,7 @@ export function createDeployTokenService({ now }: DeployTokenServiceOptions) {
       tokenId: string,
       input: { organizationId: string; confirmation: { tokenId: string } },
     ) {
-      confirm(tokenId, input.confirmation.tokenId);
+      requireConfirmation('tokenId', tokenId, input.confirmation.tokenId, 'deploy token');
       const token = await load(em, auth, input.organizationId, tokenId);
       if (token.status === 'revoked') {
         throw new AppError('conflict', `Deploy token "${tokenId}" is revoked and cannot be rotated.`, {
@@ -191,7 +183,7 @@ export function createDeployTokenService({ now }: DeployTokenServiceOptions) {
       tokenId: string,
       input: { organizationId: string; confirmation: { tokenId: string } },
     ) {
-      confirm(tokenId, input.confirmation.tokenId);
+      requireConfirmation('tokenId', tokenId, input.confirmation.tokenId, 'deploy token');
       const token = await load(em, auth, input.organizationId, tokenId);
       token.status = 'revoked';
       token.revokedAt ??= now();

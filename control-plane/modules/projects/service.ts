@@ -1,9 +1,9 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { slugify, uniqueSlug } from '../../../shared/slug.js';
 import type { Clock } from '../../../shared/time.js';
+import { flushUniqueName, requireConfirmation } from '../../guards.js';
 import type { Caller } from '../identity/auth-context.js';
 import { Project } from './entity.js';
 
@@ -65,17 +65,6 @@ export function createProjectService({ now }: ProjectServiceOptions) {
     }
   }
 
-  // A unique violation on name_key maps to a clear CONFLICT; anything else stays what it was.
-  async function flushNamed(em: EntityManager, name: string): Promise<void> {
-    try {
-      await em.flush();
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException && /name_key/.test(error.message))
-        throw duplicateName(name);
-      throw error;
-    }
-  }
-
   async function deleteCheck(em: EntityManager, auth: Caller, projectId: string) {
     const project = await load(em, auth, projectId);
     const blockers: { kind: string; relatedEntityId: string; relatedEntityType: string; count: number }[] = [];
@@ -132,7 +121,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
         createdAt: at,
         updatedAt: at,
       });
-      await flushNamed(em, name);
+      await flushUniqueName(em, () => duplicateName(name));
       return { id: project.id };
     },
 
@@ -143,7 +132,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
       project.name = name;
       project.nameKey = name.toLowerCase();
       project.updatedAt = now();
-      await flushNamed(em, name);
+      await flushUniqueName(em, () => duplicateName(name));
       return { id: project.id };
     },
 
@@ -186,12 +175,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
 
     /** Deletes the project once the confirmation repeats its id and the delete-check has no blockers. */
     async remove(em: EntityManager, auth: Caller, projectId: string, confirmedId: string) {
-      if (confirmedId !== projectId) {
-        throw new AppError('validation_failed', 'The confirmation does not match the project being deleted.', {
-          field: 'confirmation.projectId',
-          hint: `Send {"confirmation": {"projectId": "${projectId}"}} to confirm.`,
-        });
-      }
+      requireConfirmation('projectId', projectId, confirmedId, 'project being deleted');
       const check = await deleteCheck(em, auth, projectId);
       if (!check.eligible) {
         throw new AppError('conflict', `Project "${projectId}" cannot be deleted yet.`, {

@@ -1,8 +1,8 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
+import { flushUniqueName, requireConfirmation } from '../../guards.js';
 import type { Caller } from '../identity/auth-context.js';
 import { Server } from './entity.js';
 
@@ -53,16 +53,6 @@ export function createServerService({ now }: { now: Clock }) {
     const server = await em.findOne(Server, { id: serverId, organization: auth.organizationId });
     if (server === null) throw notFound('Server', serverId, 'serverId');
     return server;
-  }
-
-  async function flushNamed(em: EntityManager, name: string): Promise<void> {
-    try {
-      await em.flush();
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException && /name_key/.test(error.message))
-        throw duplicateName(name);
-      throw error;
-    }
   }
 
   async function deleteCheck(em: EntityManager, auth: Caller, serverId: string) {
@@ -137,7 +127,7 @@ export function createServerService({ now }: { now: Clock }) {
         createdAt: at,
         updatedAt: at,
       });
-      await flushNamed(em, name);
+      await flushUniqueName(em, () => duplicateName(name));
       return { id: server.id };
     },
 
@@ -147,7 +137,7 @@ export function createServerService({ now }: { now: Clock }) {
       server.name = name;
       server.nameKey = name.toLowerCase();
       server.updatedAt = now();
-      await flushNamed(em, name);
+      await flushUniqueName(em, () => duplicateName(name));
       return { id: server.id };
     },
 
@@ -167,12 +157,7 @@ export function createServerService({ now }: { now: Clock }) {
     },
 
     async remove(em: EntityManager, auth: Caller, serverId: string, confirmedId: string) {
-      if (confirmedId !== serverId) {
-        throw new AppError('validation_failed', 'The confirmation does not match the server being deleted.', {
-          field: 'confirmation.serverId',
-          hint: `Send {"confirmation": {"serverId": "${serverId}"}} to confirm.`,
-        });
-      }
+      requireConfirmation('serverId', serverId, confirmedId, 'server being deleted');
       const check = await deleteCheck(em, auth, serverId);
       if (!check.eligible) {
         throw new AppError('conflict', `Server "${serverId}" cannot be deleted yet.`, {
