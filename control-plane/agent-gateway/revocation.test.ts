@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../shared/ids.js';
 import { Server } from '../modules/servers/entity.js';
 import { type GatewayFixture, startGatewayFixture } from './test-fixture.js';
@@ -71,6 +71,6 @@ describe('agent revocation', () => {
     await f.orm.em.fork().nativeDelete(Server, { id: serverId });
     expect((await agent.ended).code).toBe(status.UNAUTHENTICATED);
     expect(agent.payloads('revoked')).toHaveLength(1);
-    expect(f.gateway.connectedServerIds()).not.toContain(serverId);
+    await vi.waitFor(() => expect(f.gateway.connectedServerIds()).not.toContain(serverId), { timeout: 2000 });
   });
 });

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CertificateRequestSchema, EventSchema, HeartbeatSchema } from '../../shared/gen/berth/agent/v1/agent_pb.js';
 import { createCertificateAuthority, createCertificateRequest, generateKeyPair } from '../../shared/pki.js';
 import { type GatewayFixture, startGatewayFixture } from './test-fixture.js';
@@ -52,7 +52,7 @@ describe('agent session', () => {
     const ended = await agent.ended;
     expect(ended.code).toBe(status.UNAVAILABLE);
     expect(ended.details).toContain('no message from the agent');
-    expect(f.gateway.connectedServerIds()).not.toContain(serverId);
+    await vi.waitFor(() => expect(f.gateway.connectedServerIds()).not.toContain(serverId), { timeout: 2000 });
   });
 
   it('marks the server unreachable at once when the agent closes its stream', async () => {
