@@ -35,6 +35,12 @@ beforeAll(async () => {
       raw += chunk;
     });
     request.on('end', async () => {
+      if (request.method === 'GET' && request.url === '/agent/ca') {
+        requests.push({ path: request.url, method: request.method });
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ caCertificatePem: ca.certificatePem }));
+        return;
+      }
       const body = JSON.parse(raw) as Record<string, unknown>;
       requests.push({ ...body, path: request.url, method: request.method });
       const reply = await answer(body);
@@ -89,8 +95,9 @@ describe('berth agent enroll', () => {
       },
       { hostname: () => 'host-a' },
     );
-    expect(requests).toHaveLength(1);
-    const sent = requests[0]!;
+    // First the pinned CA is checked, then the token is sent.
+    expect(requests.map((r) => r['path'])).toEqual(['/agent/ca', '/agent/enrollments']);
+    const sent = requests[1]!;
     expect(sent).toMatchObject({ method: 'POST', path: '/agent/enrollments', token: 'tok_secret', hostname: 'host-a' });
     expect(sent).toMatchObject({ name: 'web-1', agentVersion: expect.stringMatching(/^\d+\.\d+\.\d+/) });
     expect(sent['csrPem']).toMatch(/BEGIN CERTIFICATE REQUEST/);
@@ -135,7 +142,16 @@ describe('berth agent enroll', () => {
 
   it('refuses a CA whose fingerprint differs from --ca-sha256, before saving anything', async () => {
     const expected = certificateFingerprint(otherCa.certificatePem);
-    await expect(enroll({ url, token: 't', stateDir, caSha256: expected })).rejects.toThrow(/CA fingerprint is/);
+    await expect(enroll({ url, token: 't', stateDir, caSha256: expected })).rejects.toThrow(/the token was not used/);
+    expect(await exists(statePaths(stateDir).credentialsDir)).toBe(false);
+    // Checked before the token is spent: the enrollment endpoint was never called.
+    expect(requests.filter((r) => r['path'] === '/agent/enrollments')).toHaveLength(0);
+  });
+
+  it('still refuses when the enrollment answer carries another CA than the pinned one it showed first', async () => {
+    answer = issuing(() => otherCa);
+    const pinned = certificateFingerprint(ca.certificatePem);
+    await expect(enroll({ url, token: 't', stateDir, caSha256: pinned })).rejects.toThrow(/CA fingerprint is/);
     expect(await exists(statePaths(stateDir).credentialsDir)).toBe(false);
   });
 

@@ -110,6 +110,9 @@ export async function enroll(options: EnrollOptions, deps: EnrollDeps = {}): Pro
     }
   }
 
+  // Check the pin before spending the one-time token, so a wrong pin (or an impostor) leaves the token usable.
+  if (expectedCa !== undefined) await checkPinnedCa(baseUrl, expectedCa, deps);
+
   const { keys, privateKeyPem } = await generateKeyPair();
   // The control plane names the certificate after the server id it assigns, whatever the request says.
   const csrPem = await createCertificateRequest(keys, 'berth-agent-enrollment');
@@ -178,4 +181,26 @@ export async function enroll(options: EnrollOptions, deps: EnrollDeps = {}): Pro
     caPem: answer.caCertificatePem,
   });
   return { ...enrollment, notAfter: answer.notAfter ?? new Date(certificate.validTo).toISOString(), caSha256 };
+}
+
+async function checkPinnedCa(baseUrl: URL, expected: string, deps: EnrollDeps): Promise<void> {
+  const endpoint = new URL('agent/ca', baseUrl.href.endsWith('/') ? baseUrl : `${baseUrl.href}/`);
+  let pem: unknown;
+  try {
+    const response = await (deps.fetch ?? fetch)(endpoint, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(deps.timeoutMs ?? 30_000),
+    });
+    pem = ((await response.json()) as { caCertificatePem?: unknown }).caCertificatePem;
+  } catch (error) {
+    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+    throw new EnrollmentError(`could not read the control plane's CA at ${endpoint.href}: ${cause}`);
+  }
+  const actual = typeof pem === 'string' ? certificateFingerprint(pem) : 'unreadable';
+  if (actual !== expected) {
+    throw new EnrollmentError(
+      `the control plane's CA fingerprint is ${actual}, not the expected ${expected}; the token was not used`,
+      'check the URL and the install command; someone may be intercepting the connection',
+    );
+  }
 }

@@ -127,6 +127,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(projectRoutes, { projects });
   await app.register(deployTokenRoutes, { deployTokens });
   await app.register(serverRoutes, { servers, enrollment, connectivity });
-  await app.register(agentDistributionRoutes);
+  await app.register(agentDistributionRoutes, { ca: () => ca });
   return app;
 }

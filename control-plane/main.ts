@@ -60,7 +60,7 @@ export async function startControlPlane(
       orm,
       databaseUrl: url,
       ca,
-      log: log.child({ component: 'agent-gateway' }),
+      log,
       host: config.grpcHost ?? config.httpHost,
       port: config.grpcPort,
       heartbeatIntervalMs: config.heartbeatIntervalMs,

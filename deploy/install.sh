@@ -130,5 +130,7 @@ UNITFILE
 else
   [ "$SYSTEMD" = 1 ] && say "no systemd here: running the agent in the foreground"
   say "starting the agent in the foreground (Ctrl-C stops it)"
+  # exec replaces this shell, so the EXIT trap would never run: remove the downloads (up to ~100 MB) first.
+  rm -rf "$TMP"; trap - EXIT
   exec "$PREFIX/berth-agent" run
 fi

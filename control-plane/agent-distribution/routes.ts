@@ -2,6 +2,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../../shared/errors.js';
+import { type CertificateAuthority, certificateFingerprint } from '../../shared/pki.js';
 import { type AgentBundle, buildAgentBundle, fileSha256 } from './bundle.js';
 
 const installScript = readFileSync(new URL('../../deploy/install.sh', import.meta.url), 'utf8');
@@ -28,7 +29,10 @@ const file = (mediaType: string) => ({
  * What the install script downloads (all public: the one-time enrollment token is the secret, not the agent's
  * code): the script itself, a manifest with SHA-256 sums, the agent bundle and a Node runtime.
  */
-export const agentDistributionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const agentDistributionRoutes: FastifyPluginAsyncTypebox<{ ca: () => CertificateAuthority }> = async (
+  app,
+  { ca },
+) => {
   const config = { public: true };
   const tags = ['agent'];
   // Built once, on first use, and kept: a second request never rebuilds.
@@ -57,6 +61,19 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox = async (app) =>
       },
     },
     async (_request, reply) => reply.type('text/x-shellscript; charset=utf-8').send(installScript),
+  );
+
+  app.get(
+    '/agent/ca',
+    {
+      config,
+      schema: {
+        tags,
+        summary: "The agent CA's certificate, so an agent can check its pin before using a token",
+        response: { 200: Type.Object({ caCertificatePem: Type.String(), caSha256: Type.String() }) },
+      },
+    },
+    async () => ({ caCertificatePem: ca().certificatePem, caSha256: certificateFingerprint(ca().certificatePem) }),
   );
 
   app.get(

@@ -13,8 +13,11 @@ import { AgentCommand } from '../modules/agent-commands/entity.js';
 // Every transition below is one conditional UPDATE, so two replicas (or a replaced and a replacing session)
 // can race on the same row and exactly one of them wins.
 
-/** States a command can still be delivered in: never sent, or sent on a stream that may have broken. */
-const deliverable = ['queued', 'sent'];
+/**
+ * States a command can still be delivered in: never sent, or sent (and perhaps acknowledged) on a stream that may
+ * have broken before its result came back. The agent caches a result it could not send and answers the resend.
+ */
+const deliverable = ['queued', 'sent', 'acknowledged'];
 /** States that have not ended. */
 const open = ['queued', 'sent', 'acknowledged'];
 

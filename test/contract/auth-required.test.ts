@@ -25,6 +25,7 @@ const expectedPublic = [
   // What the install script downloads; the enrollment token, not the agent's code, is the secret.
   'GET /install.sh',
   'GET /agent/manifest',
+  'GET /agent/ca',
   'GET /agent/bundle.mjs',
   'GET /agent/runtime/{platformArch}',
 ].sort();

@@ -78,7 +78,7 @@ export function createEnrollmentService(options: EnrollmentServiceOptions) {
         enrollment: {
           token,
           expiresAt: expiresAt.toISOString(),
-          installCommand: `npx berth agent enroll --url ${url} --token ${token} --ca-sha256 ${caSha256} && npx berth agent run`,
+          installCommand: `curl -fsSL ${url}/install.sh | sh -s -- --url ${url} --token ${token} --ca-sha256 ${caSha256}`,
           caSha256,
         },
       };

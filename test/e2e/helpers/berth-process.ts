@@ -197,6 +197,8 @@ export async function processesOf(dataDir: string): Promise<number[]> {
  * returns the PIDs it found running, so the caller can fail when something was left behind.
  */
 export async function cleanUpDataDir(dataDir: string): Promise<number[]> {
+  // pgrep -f '' would match every process on the machine.
+  if (dataDir.trim().length < 5) throw new Error(`refusing to clean up the data folder "${dataDir}"`);
   const leftovers = await processesOf(dataDir);
   for (const pid of leftovers) await signal(pid, 'SIGINT');
   for (let i = 0; i < 100 && (await processesOf(dataDir)).length > 0; i++) await sleep(100);
