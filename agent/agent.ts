@@ -64,7 +64,10 @@ export const agentCapabilities = ['host-facts', 'docker-info'];
  * The agent's composition root (STYLE.md 6): builds the link, the command runner, the replay cache, the spool,
  * the Docker watch and certificate renewal from `config`, wires them together and owns their timers.
  */
-export function createAgent(config: Pick<AgentConfig, 'stateDir' | 'dockerHost'>, deps: AgentDeps): Agent {
+export function createAgent(
+  config: Pick<AgentConfig, 'stateDir' | 'dockerHost' | 'caddyAdminUrl'>,
+  deps: AgentDeps,
+): Agent {
   const { log } = deps;
   const clock = deps.clock ?? systemClock;
   const timing = deps.timing ?? {};
@@ -84,7 +87,13 @@ export function createAgent(config: Pick<AgentConfig, 'stateDir' | 'dockerHost'>
     resolveFinished = resolve;
   });
   const send = (payload: Parameters<ControlStream['send']>[0]) => stream?.send(payload) ?? false;
-  const runner = createCommandRunner({ cache, handlers: { hostFacts, docker }, send, clock, log });
+  const runner = createCommandRunner({
+    cache,
+    handlers: { hostFacts, docker, proxyAdminUrl: config.caddyAdminUrl },
+    send,
+    clock,
+    log,
+  });
   const dockerWatch = createDockerWatch({
     engine: docker,
     intervalMs: timing.dockerCheckMs ?? 30_000,

@@ -21,7 +21,7 @@ function setup(hostFacts = vi.fn(defaultHostFacts), dockerFacts = vi.fn(defaultD
   };
   const runner = createCommandRunner({
     cache,
-    handlers: { hostFacts, docker: { facts: dockerFacts } },
+    handlers: { hostFacts, docker: { facts: dockerFacts }, proxyAdminUrl: 'http://127.0.0.1:2019' },
     send: (payload) => {
       sent.push(payload);
       return true;

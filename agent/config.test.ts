@@ -8,6 +8,7 @@ describe('agent config', () => {
     expect(config).toEqual({
       stateDir: '/tmp/agent-state',
       logLevel: 'info',
+      caddyAdminUrl: 'http://127.0.0.1:2019',
       dockerHost: { socketPath: '/var/run/docker.sock' },
     });
   });

@@ -46,6 +46,23 @@ export const agentSettings = {
     fallback: (): LogLevel => 'info',
     parse: oneOf(logLevels),
   },
+  caddyAdminUrl: {
+    env: 'BERTH_CADDY_ADMIN_URL',
+    flag: 'caddy-admin-url',
+    description: "Caddy's admin API, which the agent programs (loopback only)",
+    defaultText: 'http://127.0.0.1:2019',
+    fallback: () => 'http://127.0.0.1:2019',
+    parse: (raw: string) => {
+      const parsed = new URL(raw);
+      if (
+        parsed.protocol !== 'http:' ||
+        !/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(parsed.host.replace(/:\d+$/, ''))
+      ) {
+        throw new Error('must be an http:// URL on loopback, e.g. http://127.0.0.1:2019');
+      }
+      return raw.replace(/\/+$/, '');
+    },
+  },
   dockerHost: {
     env: 'DOCKER_HOST',
     flag: 'docker-host',

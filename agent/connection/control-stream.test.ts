@@ -182,7 +182,7 @@ async function enrollFor(port: number, lifetimeDays = 1, issuedDaysAgo = 0): Pro
 
 function startAgent(docker: { facts: () => Promise<DockerFactsJson> }, hostFacts = vi.fn(() => fixedHost)) {
   agent = createAgent(
-    { stateDir, dockerHost: { socketPath: '/nonexistent/docker.sock' } },
+    { stateDir, dockerHost: { socketPath: '/nonexistent/docker.sock' }, caddyAdminUrl: 'http://127.0.0.1:1' },
     {
       log,
       docker: { ...docker, ping: async () => undefined, version: async () => ({ version: '', apiVersion: '' }) },

@@ -12,7 +12,12 @@ const hostFacts = {
   memoryBytes: 8_000_000_000,
 };
 const dockerFacts: DockerFactsJson = { reachable: true, version: '20.10.24', apiVersion: '1.41', error: '' };
-const deps: HandlerDeps = { hostFacts: () => hostFacts, docker: { facts: async () => dockerFacts } };
+const deps: HandlerDeps = {
+  hostFacts: () => hostFacts,
+  docker: { facts: async () => dockerFacts },
+  proxyAdminUrl: 'http://127.0.0.1:2019',
+  proxyProbe: async () => ({ ok: true, status: 200 }),
+};
 
 describe('command handlers', () => {
   it('answers an unknown kind with unknown_command, naming the kinds it knows', async () => {
@@ -31,10 +36,24 @@ describe('command handlers', () => {
     expect(outcome).toEqual({ succeeded: true, result: down });
   });
 
-  it('proxy.check says no edge proxy is configured yet, successfully', async () => {
+  it("proxy.check reports Caddy's admin API as reachable when it answers", async () => {
     expect(await runCommand('proxy.check', undefined, deps)).toEqual({
       succeeded: true,
-      result: { reachable: false, error: 'no edge proxy configured yet' },
+      result: { reachable: true, adminUrl: 'http://127.0.0.1:2019', error: '' },
+    });
+  });
+
+  it('proxy.check reports an unreachable admin API successfully, with the reason', async () => {
+    const refused = Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+    const outcome = await runCommand('proxy.check', undefined, {
+      ...deps,
+      proxyProbe: async () => {
+        throw refused;
+      },
+    });
+    expect(outcome).toMatchObject({
+      succeeded: true,
+      result: { reachable: false, error: expect.stringContaining('ECONNREFUSED') },
     });
   });
 

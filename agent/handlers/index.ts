@@ -1,7 +1,7 @@
 import type { DockerEngine } from '../docker/engine.js';
 import { handleDockerInfo } from './docker-info.js';
 import { type HostFactsJson, handleHostFacts } from './host-facts.js';
-import { handleProxyCheck } from './proxy-check.js';
+import { handleProxyCheck, type ProxyProbe } from './proxy-check.js';
 
 /** Every command kind this agent understands; anything else is answered `unknown_command`. */
 export const commandKinds = ['host.facts', 'docker.info', 'proxy.check'] as const;
@@ -13,6 +13,9 @@ export type CommandKind = (typeof commandKinds)[number];
 export interface HandlerDeps {
   hostFacts: () => HostFactsJson;
   docker: Pick<DockerEngine, 'facts'>;
+  /** Caddy's admin API on this server (`BERTH_CADDY_ADMIN_URL`). */
+  proxyAdminUrl: string;
+  proxyProbe?: ProxyProbe;
 }
 
 /**
@@ -47,7 +50,7 @@ export async function runCommand(kind: string, _payload: unknown, deps: HandlerD
     case 'docker.info':
       return { succeeded: true, result: await handleDockerInfo(deps) };
     case 'proxy.check':
-      return { succeeded: true, result: handleProxyCheck() };
+      return { succeeded: true, result: await handleProxyCheck(deps.proxyAdminUrl, deps.proxyProbe) };
     default: {
       // A kind added to commandKinds without a case fails to compile here.
       const unhandled: never = kind;

@@ -3,6 +3,7 @@ import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berthVersion } from '../../../shared/version.js';
+import { type PrivateCaddy, startCaddy } from '../../helpers/caddy.js';
 import { type PrivateDockerd, startDockerd } from '../../helpers/dockerd.js';
 import { cleanUpDataDir, killAllBerthProcesses, makeDataDir } from '../helpers/berth-process.js';
 import { Api, type ConnectivityResult, type ControlPlane, check, startControlPlane } from './control-plane.js';
@@ -13,6 +14,7 @@ const wrongPin = '0'.repeat(64);
 const timings: Record<string, string> = {};
 
 let dockerd: PrivateDockerd | undefined;
+let caddy: PrivateCaddy | undefined;
 let cp: ControlPlane | undefined;
 let dataDir = '';
 let work = '';
@@ -23,7 +25,7 @@ const agents = new Map<string, LoggedProcess>();
 
 /** A server's shell with the system Node on its PATH. */
 const withNode = (dirs: Layout, dockerHost = dockerd!.dockerHost) =>
-  cleanEnv({ DOCKER_HOST: dockerHost, TMPDIR: dirs.tmp });
+  cleanEnv({ DOCKER_HOST: dockerHost, TMPDIR: dirs.tmp, BERTH_CADDY_ADMIN_URL: caddy!.adminUrl });
 
 async function waitConnected(serverId: string, since: number, what: string) {
   const view = await eventually(
@@ -38,7 +40,7 @@ async function waitConnected(serverId: string, since: number, what: string) {
   return view;
 }
 
-/** The agent's checks pass; the edge proxy check fails honestly until the proxy work lands. */
+/** Every check passes: the agent's session, the Docker engine and Caddy's admin API. */
 function expectAgentChecks(result: ConnectivityResult, dockerVersion: string): void {
   expect(check(result, 'agent-session').status).toBe('passed');
   expect(check(result, 'docker-engine')).toMatchObject({
@@ -46,11 +48,8 @@ function expectAgentChecks(result: ConnectivityResult, dockerVersion: string): v
     message: `Docker ${dockerVersion} answers.`,
     metadata: { commandId: expect.stringMatching(/^cmd-/), version: dockerVersion, apiVersion: expect.any(String) },
   });
-  expect(check(result, 'edge-proxy')).toMatchObject({
-    status: 'failed',
-    message: 'The edge proxy is not reachable: no edge proxy configured yet.',
-  });
-  expect(result.status).toBe('degraded');
+  expect(check(result, 'edge-proxy')).toMatchObject({ status: 'passed', message: 'The edge proxy admin API answers.' });
+  expect(result.status).toBe('healthy');
 }
 
 /** Runs a refused install to its end: exit code 1 and nothing enrolled or running. */
@@ -69,6 +68,7 @@ beforeAll(async () => {
   // Settled both ways before going on, so afterAll can stop whichever of the two did start.
   await settleAll([
     startDockerd().then((started) => (dockerd = started)),
+    startCaddy().then((started) => (caddy = started)),
     startControlPlane(dataDir).then((started) => (cp = started)),
   ]);
   api = new Api(cp!.url);
@@ -81,6 +81,7 @@ afterAll(async () => {
   await cp?.berth.stop().catch(() => undefined);
   await killAllBerthProcesses();
   await dockerd?.stop();
+  await caddy?.stop();
   if (dataDir) await cleanUpDataDir(dataDir); // never with an empty pattern: it would match every process
   if (work) await rm(work, { recursive: true, force: true });
   console.info(
@@ -123,7 +124,13 @@ describe('curl <control plane>/install.sh | sh, run as a newcomer would', () => 
     const serverId = await api.createServer('web-no-node');
     const { token, caSha256 } = await api.enrollment(serverId);
     const dirs = await installer.layout('no-node');
-    const env = { PATH: bin, HOME: path.dirname(dirs.prefix), TMPDIR: dirs.tmp, DOCKER_HOST: dockerd!.dockerHost };
+    const env = {
+      PATH: bin,
+      HOME: path.dirname(dirs.prefix),
+      TMPDIR: dirs.tmp,
+      DOCKER_HOST: dockerd!.dockerHost,
+      BERTH_CADDY_ADMIN_URL: caddy!.adminUrl,
+    };
     const probe = spawnLogged(path.join(bin, 'sh'), ['-c', 'command -v node'], { env });
     expect((await probe.exited).code, `node must not be reachable: ${probe.stdout()}`).not.toBe(0);
 
