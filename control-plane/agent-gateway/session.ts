@@ -228,6 +228,9 @@ export class AgentSession {
     this.lastSeenWrittenAt = now.getTime();
     if (this.phase === 'ending') return;
     this.phase = 'open';
+    // The agent's first heartbeat comes an interval after the Welcome: a slow Hello (a loaded database) must not
+    // count as silence, or a session that just opened would be ended as unreachable.
+    this.lastSeenAt = this.host.clock();
     this.host.claim(this);
     this.send({
       case: 'welcome',
