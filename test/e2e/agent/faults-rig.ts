@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { freePort } from '../../../shared/free-port.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
 import { type PrivateDockerd, startDockerd } from '../../helpers/dockerd.js';
 import { type BerthProcess, cleanUpDataDir, killAllBerthProcesses, makeDataDir } from '../helpers/berth-process.js';
 import { CommandsDb } from './commands-db.js';
-import { type AgentView, Api, freePort, startControlPlane } from './control-plane.js';
+import { type AgentView, Api, startControlPlane } from './control-plane.js';
 import { type LinkProxy, startLinkProxy } from './link-proxy.js';
 import { cleanEnv, eventually, killAllSpawned, type LoggedProcess, settleAll, spawnLogged } from './processes.js';
 
