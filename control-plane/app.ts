@@ -13,12 +13,18 @@ import { registerOpenApi } from './http/openapi.js';
 import { pathParamsInBodyPlugin } from './http/path-params-in-body.js';
 import { installValidators } from './http/validation.js';
 import { createCommandService } from './modules/agent-commands/service.js';
+import { createConfigurationService } from './modules/configuration/service.js';
 import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
 import { createDeployTokenService } from './modules/deploy-tokens/service.js';
+import { environmentRoutes } from './modules/environments/routes.js';
+import { createEnvironmentService } from './modules/environments/service.js';
 import { identityRoutes } from './modules/identity/routes.js';
 import { createIdentityService } from './modules/identity/service.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { createProjectService } from './modules/projects/service.js';
+import { resourceRoutes } from './modules/resources/routes.js';
+import { createResourceService } from './modules/resources/service.js';
+import { createResourceVariableService } from './modules/resources/variables.js';
 import { createConnectivityService } from './modules/servers/connectivity.js';
 import { createEnrollmentService } from './modules/servers/enrollment.js';
 import { serverRoutes } from './modules/servers/routes.js';
@@ -26,6 +32,7 @@ import { createServerService } from './modules/servers/service.js';
 import { sessionRoutes } from './modules/sessions/routes.js';
 import { createSessionService } from './modules/sessions/service.js';
 import { systemRoutes } from './modules/system/routes.js';
+import type { KeyRing } from './secrets/key-ring.js';
 import './http/request-context.js';
 
 /** What {@link buildApp} needs: validated config, a logger and an open, migrated ORM. */
@@ -35,6 +42,8 @@ export interface AppDependencies {
   orm: MikroORM;
   /** The agent CA (loaded or created by the caller), which signs agent certificates at enrollment. */
   ca: CertificateAuthority;
+  /** Seals secret values (envelope encryption under the key-encryption key). */
+  keyRing: KeyRing;
   /** `host:port` agents dial for the gateway; defaults to BERTH_GRPC_PUBLIC_ADDRESS or the public URL's host. */
   grpcAddress?: () => string;
   clock?: Clock;
@@ -56,7 +65,7 @@ export function listeningUrl(app: FastifyInstance, config: Pick<ControlPlaneConf
  * fastify instance unstarted, so tests drive it with `inject()` and `main.ts` listens.
  */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
-  const { config, log, orm, ca, clock = systemClock } = deps;
+  const { config, log, orm, ca, keyRing, clock = systemClock } = deps;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
@@ -86,6 +95,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   const identity = createIdentityService({ now: clock, publicUrl });
   const projects = createProjectService({ now: clock });
+  const configuration = createConfigurationService({ now: clock, keyRing });
+  const environments = createEnvironmentService({ now: clock, configuration });
+  const resources = createResourceService({ now: clock });
+  const resourceVariables = createResourceVariableService({ now: clock, resources, configuration });
   const deployTokens = createDeployTokenService({ now: clock });
   const commands = createCommandService({ now: clock });
   const servers = createServerService({ now: clock });
@@ -125,6 +138,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(identityRoutes, { identity, sessions });
   await app.register(sessionRoutes, { sessions });
   await app.register(projectRoutes, { projects });
+  await app.register(environmentRoutes, { environments });
+  await app.register(resourceRoutes, { resources, variables: resourceVariables });
   await app.register(deployTokenRoutes, { deployTokens });
   await app.register(serverRoutes, { servers, enrollment, connectivity });
   await app.register(agentDistributionRoutes, { ca: () => ca });

@@ -71,7 +71,7 @@ export async function startControlPlane(
     let grpcPort = config.grpcPort;
     const grpcAddress = () =>
       config.grpcPublicAddress ?? `${new URL(config.publicUrl ?? listeningUrl(app, config)).hostname}:${grpcPort}`;
-    const app = await buildApp({ config, log, orm, ca, grpcAddress });
+    const app = await buildApp({ config, log, orm, ca, keyRing, grpcAddress });
     // Node's close() ends only the connections idle at that moment: a keep-alive connection whose request is still
     // being answered would hold the shutdown for the whole keep-alive timeout (72 s) after its answer. Track those
     // requests so stop() can answer them with `Connection: close`.

@@ -15,6 +15,9 @@ export const idPrefixes = {
   command: 'cmd',
   agentSession: 'ags',
   project: 'prj',
+  environment: 'env',
+  resource: 'res',
+  configEntry: 'cfg',
   request: 'req',
 } as const;
 

@@ -1,6 +1,7 @@
 import { Migration20261123145133Initial } from './migrations/Migration20261123145133Initial.js';
 import { Migration20261123150145DeployTokens } from './migrations/Migration20261123150145DeployTokens.js';
 import { Migration20261123151129AgentLink } from './migrations/Migration20261123151129AgentLink.js';
+import { Migration20261123170657EnvironmentsResources } from './migrations/Migration20261123170657EnvironmentsResources.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -10,4 +11,5 @@ export const migrations = [
   { name: 'Migration20261123145133Initial', class: Migration20261123145133Initial },
   { name: 'Migration20261123150145DeployTokens', class: Migration20261123150145DeployTokens },
   { name: 'Migration20261123151129AgentLink', class: Migration20261123151129AgentLink },
+  { name: 'Migration20261123170657EnvironmentsResources', class: Migration20261123170657EnvironmentsResources },
 ];

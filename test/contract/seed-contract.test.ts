@@ -42,6 +42,7 @@ function shapeMismatches(example: unknown, actual: unknown, path = '$', key = ''
   }
   const got = kindOf(actual);
   if (expected === 'null') return [];
+  if (expected === 'object' && got === 'null' && nullUntilLaterModules.has(path)) return [];
   if (expected === 'string' || expected === 'number') {
     if (got === 'null') return [];
     if (got !== expected) return [`${path}: expected ${expected}, got ${got}`];
@@ -68,8 +69,25 @@ function shapeMismatches(example: unknown, actual: unknown, path = '$', key = ''
   return [];
 }
 
-/** Lists that stay empty until the module that fills them exists (resources, domains). */
-const emptyUntilLaterModules = new Set(['$.rollups.resources.deployedResourceIds', '$.rollups.domains.statusCounts']);
+/** Lists that stay empty until the module that fills them exists (deployments, domains, storage). */
+const emptyUntilLaterModules = new Set([
+  '$.rollups.resources.deployedResourceIds',
+  '$.rollups.domains.statusCounts',
+  '$.storageAttachments',
+  // A fully configured resource has nothing to diagnose.
+  '$.diagnostics',
+  // No value is hidden by another layer in the scenario's configuration.
+  '$.overrides',
+]);
+
+/** Sections that are null, truthfully, until the module that fills them exists (deployments, routes, auto-deploy). */
+const nullUntilLaterModules = new Set([
+  '$.autoDeployPolicy',
+  '$.accessSummary',
+  '$.latestDeployment',
+  '$.items[0].latestRuntimeControl',
+  '$.items[0].accessSummary',
+]);
 
 let t: TestApp;
 let token: string;
@@ -186,6 +204,68 @@ async function createServer(options: { enrolled?: boolean; deactivated?: boolean
   return id;
 }
 
+let environmentCounter = 0;
+
+/** An environment (in a new project) with one plain and one secret variable. */
+async function createEnvironment(
+  options: { locked?: boolean } = {},
+): Promise<{ projectId: string; environmentId: string }> {
+  environmentCounter += 1;
+  const projectId = await createProject();
+  const res = await t.request({
+    method: 'POST',
+    url: '/environments',
+    token,
+    json: { projectId, name: `contract-env-${environmentCounter}`, kind: 'staging' },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const environmentId: string = res.json().id;
+  for (const variable of [
+    { key: 'LOG_LEVEL', value: 'info', kind: 'plain-config', exposure: 'runtime' },
+    { key: 'SHARED_SECRET', value: 'contract-secret', kind: 'secret', exposure: 'runtime' },
+  ]) {
+    const set = await t.request({
+      method: 'POST',
+      url: `/environments/${environmentId}/variables`,
+      token,
+      json: variable,
+    });
+    expect(set.statusCode, set.body).toBe(200);
+  }
+  if (options.locked) await t.request({ method: 'POST', url: `/environments/${environmentId}/lock`, token, json: {} });
+  return { projectId, environmentId };
+}
+
+/** A resource with every profile, a variable and a secret. */
+async function createResource(): Promise<string> {
+  const { projectId, environmentId } = await createEnvironment();
+  const res = await t.request({
+    method: 'POST',
+    url: '/resources',
+    token,
+    json: {
+      projectId,
+      environmentId,
+      name: 'contract web',
+      source: { kind: 'docker-image', locator: 'busybox:1.36', displayName: 'Busybox' },
+      networkProfile: { internalPort: 8080 },
+      runtimeProfile: { arguments: ['httpd', '-f', '-p', '8080'] },
+      healthCheck: { http: { path: '/' } },
+      accessProfile: { pathPrefix: '/' },
+    },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const id: string = res.json().id;
+  await t.request({ method: 'POST', url: `/resources/${id}/variables`, token, json: { key: 'PORT', value: '8080' } });
+  await t.request({
+    method: 'POST',
+    url: `/resources/${id}/secrets`,
+    token,
+    json: { key: 'API_KEY', value: 'contract' },
+  });
+  return id;
+}
+
 const organization = (): string => firstAdmin.json().organizationId;
 const confirmToken = (tokenId: string) => ({ organizationId: organization(), confirmation: { tokenId } });
 
@@ -237,6 +317,184 @@ const scenarios: Record<string, Scenario> = {
     t.request({ method: 'POST', url: `/projects/${await createProject({ archived: true })}/restore`, token }),
   'GET /projects/{projectId}/delete-check': async () =>
     t.request({ method: 'GET', url: `/projects/${await createProject()}/delete-check`, token }),
+  'GET /environments/count': async () => {
+    const { projectId } = await createEnvironment();
+    return t.request({ method: 'GET', url: `/environments/count?projectId=${projectId}`, token });
+  },
+  'GET /environments': async () => {
+    const { projectId } = await createEnvironment({ locked: true });
+    return t.request({ method: 'GET', url: `/environments?projectId=${projectId}&limit=10`, token });
+  },
+  'POST /environments': async () =>
+    t.request({
+      method: 'POST',
+      url: '/environments',
+      token,
+      json: { projectId: await createProject(), name: 'seed-create', kind: 'local' },
+    }),
+  'GET /environments/{environmentId}': async () =>
+    t.request({
+      method: 'GET',
+      url: `/environments/${(await createEnvironment({ locked: true })).environmentId}`,
+      token,
+    }),
+  'POST /environments/{environmentId}/lock': async () =>
+    t.request({
+      method: 'POST',
+      url: `/environments/${(await createEnvironment()).environmentId}/lock`,
+      token,
+      json: {},
+    }),
+  'POST /environments/{environmentId}/unlock': async () =>
+    t.request({
+      method: 'POST',
+      url: `/environments/${(await createEnvironment({ locked: true })).environmentId}/unlock`,
+      token,
+    }),
+  'POST /environments/{environmentId}/archive': async () =>
+    t.request({
+      method: 'POST',
+      url: `/environments/${(await createEnvironment()).environmentId}/archive`,
+      token,
+      json: {},
+    }),
+  'POST /environments/{environmentId}/rename': async () =>
+    t.request({
+      method: 'POST',
+      url: `/environments/${(await createEnvironment()).environmentId}/rename`,
+      token,
+      json: { name: 'seed-renamed' },
+    }),
+  'POST /environments/{environmentId}/variables': async () =>
+    t.request({
+      method: 'POST',
+      url: `/environments/${(await createEnvironment()).environmentId}/variables`,
+      token,
+      json: { key: 'NEW_KEY', value: 'v', kind: 'plain-config', exposure: 'build-time' },
+    }),
+  'DELETE /environments/{environmentId}/variables/{key}': async () =>
+    t.request({
+      method: 'DELETE',
+      url: `/environments/${(await createEnvironment()).environmentId}/variables/LOG_LEVEL`,
+      token,
+      json: { exposure: 'runtime' },
+    }),
+  'GET /environments/{environmentId}/effective-precedence': async () =>
+    t.request({
+      method: 'GET',
+      url: `/environments/${(await createEnvironment()).environmentId}/effective-precedence`,
+      token,
+    }),
+  'GET /resources/count': async () => {
+    await createResource();
+    return t.request({ method: 'GET', url: '/resources/count', token });
+  },
+  'GET /resources': async () => {
+    await createResource();
+    return t.request({ method: 'GET', url: '/resources?limit=5', token });
+  },
+  'POST /resources': async () => {
+    const { projectId, environmentId } = await createEnvironment();
+    return t.request({ method: 'POST', url: '/resources', token, json: { projectId, environmentId, name: 'seed' } });
+  },
+  'GET /resources/{resourceId}': async () =>
+    t.request({
+      method: 'GET',
+      url: `/resources/${await createResource()}?includeLatestDeployment=true&includeAccessSummary=true&includeProfileDiagnostics=true`,
+      token,
+    }),
+  'DELETE /resources/{resourceId}': async () =>
+    t.request({
+      method: 'DELETE',
+      url: `/resources/${await createResource()}`,
+      token,
+      json: { confirmation: { resourceSlug: 'contract-web' } },
+    }),
+  'POST /resources/{resourceId}/archive': async () =>
+    t.request({ method: 'POST', url: `/resources/${await createResource()}/archive`, token, json: {} }),
+  'POST /resources/{resourceId}/health-policy': async () =>
+    t.request({
+      method: 'POST',
+      url: `/resources/${await createResource()}/health-policy`,
+      token,
+      json: { healthCheck: {} },
+    }),
+  'POST /resources/{resourceId}/health-policy/reset': async () =>
+    t.request({ method: 'POST', url: `/resources/${await createResource()}/health-policy/reset`, token }),
+  'POST /resources/{resourceId}/network-profile': async () =>
+    t.request({
+      method: 'POST',
+      url: `/resources/${await createResource()}/network-profile`,
+      token,
+      json: { networkProfile: { internalPort: 1 } },
+    }),
+  'POST /resources/{resourceId}/access-profile': async () =>
+    t.request({
+      method: 'POST',
+      url: `/resources/${await createResource()}/access-profile`,
+      token,
+      json: { accessProfile: {} },
+    }),
+  'POST /resources/{resourceId}/runtime-profile': async () =>
+    t.request({
+      method: 'POST',
+      url: `/resources/${await createResource()}/runtime-profile`,
+      token,
+      json: { runtimeProfile: {} },
+    }),
+  'POST /resources/{resourceId}/source': async () =>
+    t.request({
+      method: 'POST',
+      url: `/resources/${await createResource()}/source`,
+      token,
+      json: {
+        source: { kind: 'docker-image', locator: 'docker://busybox:1.36' },
+        idempotencyKey: 'configure-source-1',
+      },
+    }),
+  'POST /resources/{resourceId}/variables': async () =>
+    t.request({
+      method: 'POST',
+      url: `/resources/${await createResource()}/variables`,
+      token,
+      json: { key: 'NEW_KEY', value: 'v', exposure: 'build-time' },
+    }),
+  'GET /resources/{resourceId}/secrets': async () =>
+    t.request({ method: 'GET', url: `/resources/${await createResource()}/secrets`, token }),
+  'POST /resources/{resourceId}/secrets': async () =>
+    t.request({
+      method: 'POST',
+      url: `/resources/${await createResource()}/secrets`,
+      token,
+      json: { key: 'NEW_SECRET', value: 'v' },
+    }),
+  'GET /resources/{resourceId}/secrets/{key}': async () =>
+    t.request({ method: 'GET', url: `/resources/${await createResource()}/secrets/API_KEY`, token }),
+  'POST /resources/{resourceId}/secrets/{key}': async () =>
+    t.request({
+      method: 'POST',
+      url: `/resources/${await createResource()}/secrets/API_KEY`,
+      token,
+      json: { value: 'rotated' },
+    }),
+  'DELETE /resources/{resourceId}/secrets/{key}': async () =>
+    t.request({ method: 'DELETE', url: `/resources/${await createResource()}/secrets/API_KEY`, token, json: {} }),
+  'POST /resources/{resourceId}/variables/import': async () =>
+    t.request({
+      method: 'POST',
+      url: `/resources/${await createResource()}/variables/import`,
+      token,
+      json: { content: 'PORT=1\nPORT=2\nTOKEN=x\n', exposure: 'runtime' },
+    }),
+  'DELETE /resources/{resourceId}/variables/{key}': async () =>
+    t.request({
+      method: 'DELETE',
+      url: `/resources/${await createResource()}/variables/PORT`,
+      token,
+      json: { exposure: 'runtime' },
+    }),
+  'GET /resources/{resourceId}/effective-config': async () =>
+    t.request({ method: 'GET', url: `/resources/${await createResource()}/effective-config`, token }),
   'GET /deploy-tokens': async () => {
     await createDeployToken();
     return t.request({ method: 'GET', url: `/deploy-tokens?organizationId=${organization()}`, token });

@@ -6,7 +6,7 @@ import { buildApp } from '../../control-plane/app.js';
 import { type ControlPlaneConfig, parseControlPlaneConfig } from '../../control-plane/config.js';
 import { migrate, openOrm } from '../../control-plane/db/orm.js';
 import { loadOrCreateAgentCa } from '../../control-plane/pki/ca-store.js';
-import { createKeyRing } from '../../control-plane/secrets/key-ring.js';
+import { createKeyRing, type KeyRing } from '../../control-plane/secrets/key-ring.js';
 import { createLogger } from '../../shared/logger.js';
 import type { Clock } from '../../shared/time.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -17,6 +17,7 @@ export interface TestApp {
   orm: MikroORM;
   db: TestDatabase;
   config: ControlPlaneConfig;
+  keyRing: KeyRing;
   /** Every log line written so far (JSON text), for tests that scan logs for secrets. */
   logs: string[];
   /** `inject` with a JSON body and an optional bearer token. */
@@ -43,8 +44,9 @@ export async function buildTestApp(options: { env?: Record<string, string>; cloc
   const config = parseControlPlaneConfig({ BERTH_DATA_DIR: '/tmp/berth-test-unused', ...options.env });
   const orm = await openOrm(db.url, log);
   await migrate(orm, db.url, log);
-  const ca = await loadOrCreateAgentCa(orm.em.fork(), createKeyRing(randomBytes(32)), log);
-  const app = await buildApp({ config, log, orm, ca, ...(options.clock ? { clock: options.clock } : {}) });
+  const keyRing = createKeyRing(randomBytes(32));
+  const ca = await loadOrCreateAgentCa(orm.em.fork(), keyRing, log);
+  const app = await buildApp({ config, log, orm, ca, keyRing, ...(options.clock ? { clock: options.clock } : {}) });
   await app.ready();
 
   const request: TestApp['request'] = async ({ token, json, headers, ...rest }) =>
@@ -63,6 +65,7 @@ export async function buildTestApp(options: { env?: Record<string, string>; cloc
     orm,
     db,
     config,
+    keyRing,
     logs,
     request,
     async bootstrap() {
