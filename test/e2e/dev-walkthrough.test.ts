@@ -105,6 +105,20 @@ describe('berth dev, run as a newcomer would', () => {
     const envelope = stdout.split('\n').find((line) => line.includes('VALIDATION_ERROR'));
     expect(envelope, stdout).toBeDefined();
     expect(JSON.parse(envelope!)).toMatchObject({ code: 'VALIDATION_ERROR', requestId: expect.any(String) });
+    const effective = JSON.parse(stdout.split('\n').find((line) => line.includes('resources.effective-config/v1')) ?? '{}');
+    expect(effective.effectiveEntries).toEqual([
+      expect.objectContaining({ key: 'DATABASE_PASSWORD', value: '****', scope: 'resource', isSecret: true }),
+      expect.objectContaining({ key: 'LOG_LEVEL', value: 'debug', scope: 'resource' }),
+      expect.objectContaining({ key: 'PORT', value: '8080', scope: 'resource' }),
+    ]);
+    expect(effective.overrides).toEqual([
+      expect.objectContaining({ key: 'LOG_LEVEL', overriddenScope: 'environment', rule: 'resource-overrides-environment' }),
+    ]);
+    expect(stdout).not.toContain('correct-horse-battery');
+    expect(JSON.stringify(berth!.logs())).not.toContain('correct-horse-battery');
+    const locked = stdout.split('\n').find((line) => line.includes('"code":"CONFLICT"'));
+    expect(locked, stdout).toBeDefined();
+    expect(JSON.parse(locked!).hint).toMatch(/POST \/environments\/env-\w+\/unlock.*release freeze/);
     expect(stdout).not.toContain('INTERNAL');
     expect(stderr).toBe('');
     expect(serverErrors(berth!)).toEqual([]);
