@@ -9,6 +9,7 @@ Usage:
   berth dev             run the control plane for local use (embedded PostgreSQL unless BERTH_DATABASE_URL is set)
   berth control-plane   run the control plane (the API and, soon, the agent gateway)
   berth agent           the agent on a managed server: run, enroll, status (berth agent --help)
+  berth secret-key rotate  move sealed secrets to a new key-encryption key, no downtime (berth secret-key --help)
   berth --version       print the version
   berth <command> --help
 
@@ -40,6 +41,15 @@ async function main(argv: string[]): Promise<void> {
     const { processIo, runAgentCli } = await import('../agent/cli.js');
     const code = await runAgentCli(rest, processIo());
     process.exit(code);
+  }
+  if (command === 'secret-key') {
+    const { runSecretKeyCli } = await import('../control-plane/secrets/rotate-command.js');
+    const io = {
+      env: process.env,
+      stdout: (text: string) => process.stdout.write(text),
+      stderr: (text: string) => process.stderr.write(text),
+    };
+    process.exit(await runSecretKeyCli(rest, io));
   }
   if (command !== 'dev' && command !== 'control-plane') fail(`berth: unknown command "${command}".\n\n${usage}`);
 

@@ -11,6 +11,7 @@ import {
   url,
 } from '../shared/env-config.js';
 import { type LogLevel, logLevels } from '../shared/logger.js';
+import { parseKeyList } from './secrets/key-source.js';
 
 /** The data folder when `BERTH_DATA_DIR` is unset: a system folder for root (whose home is not readable by the
  * embedded database's `postgres` user), the XDG data folder otherwise. */
@@ -125,11 +126,11 @@ export const controlPlaneSettings = {
   secretKey: {
     env: 'BERTH_SECRET_KEY',
     flag: 'secret-key',
-    description: 'key-encryption key for secrets at rest (32 bytes, base64); unset: generated into the data folder',
+    description:
+      'key-encryption key for secrets at rest (32 bytes, base64); a comma-separated list during a rotation, the first one sealing; unset: generated into the data folder',
     fallback: () => undefined as string | undefined,
     parse: (raw: string): string | undefined => {
-      if (Buffer.from(raw, 'base64').length !== 32)
-        throw new Error('must be 32 bytes in base64 (openssl rand -base64 32)');
+      parseKeyList(raw, 'the key list');
       return raw;
     },
     secret: true,

@@ -39,9 +39,8 @@ export async function loadOrCreateAgentCa(
 function unseal(record: CertificateAuthorityRecord, keyRing: KeyRing): CertificateAuthority {
   try {
     return { certificatePem: record.certificatePem, privateKeyPem: keyRing.open(record.sealedPrivateKey) };
-  } catch {
-    throw new Error(
-      'cannot decrypt the agent CA key: the key-encryption key (BERTH_SECRET_KEY or <data dir>/secret.key) is not the one it was sealed with',
-    );
+  } catch (error) {
+    // The key ring's message names the key id the CA was sealed with and where keys are read from.
+    throw new Error(`cannot decrypt the agent CA key: ${(error as Error).message}`);
   }
 }

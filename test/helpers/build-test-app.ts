@@ -28,7 +28,9 @@ export interface TestApp {
 }
 
 /** Builds the real composition root on a fresh database (migrated like production), with `env` overriding settings. */
-export async function buildTestApp(options: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestApp> {
+export async function buildTestApp(
+  options: { env?: Record<string, string>; clock?: Clock; keyRing?: KeyRing } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase();
   const logs: string[] = [];
   const log = createLogger({
@@ -44,7 +46,7 @@ export async function buildTestApp(options: { env?: Record<string, string>; cloc
   const config = parseControlPlaneConfig({ BERTH_DATA_DIR: '/tmp/berth-test-unused', ...options.env });
   const orm = await openOrm(db.url, log);
   await migrate(orm, db.url, log);
-  const keyRing = createKeyRing(randomBytes(32));
+  const keyRing = options.keyRing ?? createKeyRing(randomBytes(32));
   const ca = await loadOrCreateAgentCa(orm.em.fork(), keyRing, log);
   const app = await buildApp({ config, log, orm, ca, keyRing, ...(options.clock ? { clock: options.clock } : {}) });
   await app.ready();
