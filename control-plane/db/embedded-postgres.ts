@@ -288,3 +288,22 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'
   const timeout = sleep(ms, 'timeout' as const, { signal: abort.signal }).catch(() => 'timeout' as const);
   return Promise.race([promise, timeout]).finally(() => abort.abort());
 }
+
+/**
+ * The port of the postmaster running `clusterDir`, read from its `postmaster.pid` (line 1 the pid, line 4 the port,
+ * line 8 the status), or undefined when none is running and ready.
+ */
+export async function runningPostmasterPort(clusterDir: string): Promise<number | undefined> {
+  const text = await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const lines = text.split('\n');
+  const pid = Number.parseInt(lines[0] ?? '', 10);
+  const port = Number.parseInt(lines[3] ?? '', 10);
+  if (!(pid > 0 && port > 0) || !lines[7]?.trim().startsWith('ready')) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: alive, but run by the `postgres` OS user when Berth runs as root.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return port;
+}

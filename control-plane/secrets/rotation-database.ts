@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../../shared/logger.js';
+import { runningPostmasterPort } from '../db/embedded-postgres.js';
 
 /** A connection for a one-off command, and how to let go of it (and of a database started for it). */
 export interface CommandDatabase {
@@ -64,23 +65,4 @@ async function connect(url: string, description: string): Promise<CommandDatabas
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   return { client, description, close: () => client.end() };
-}
-
-/**
- * The port of the postmaster running `clusterDir`, read from its `postmaster.pid` (line 1 the pid, line 4 the port,
- * line 8 the status), or undefined when none is running and ready.
- */
-export async function runningPostmasterPort(clusterDir: string): Promise<number | undefined> {
-  const text = await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '');
-  const lines = text.split('\n');
-  const pid = Number.parseInt(lines[0] ?? '', 10);
-  const port = Number.parseInt(lines[3] ?? '', 10);
-  if (!(pid > 0 && port > 0) || !lines[7]?.trim().startsWith('ready')) return undefined;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: alive, but run by the `postgres` OS user when Berth runs as root.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
-  }
-  return port;
 }

@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runningPostmasterPort } from '../../control-plane/db/embedded-postgres.js';
 import {
   type BerthProcess,
   cleanUpDataDir,
@@ -105,17 +106,33 @@ describe('berth dev, run as a newcomer would', () => {
     const envelope = stdout.split('\n').find((line) => line.includes('VALIDATION_ERROR'));
     expect(envelope, stdout).toBeDefined();
     expect(JSON.parse(envelope!)).toMatchObject({ code: 'VALIDATION_ERROR', requestId: expect.any(String) });
-    const effective = JSON.parse(stdout.split('\n').find((line) => line.includes('resources.effective-config/v1')) ?? '{}');
+    const effective = JSON.parse(
+      stdout.split('\n').find((line) => line.includes('resources.effective-config/v1')) ?? '{}',
+    );
     expect(effective.effectiveEntries).toEqual([
       expect.objectContaining({ key: 'DATABASE_PASSWORD', value: '****', scope: 'resource', isSecret: true }),
       expect.objectContaining({ key: 'LOG_LEVEL', value: 'debug', scope: 'resource' }),
       expect.objectContaining({ key: 'PORT', value: '8080', scope: 'resource' }),
     ]);
     expect(effective.overrides).toEqual([
-      expect.objectContaining({ key: 'LOG_LEVEL', overriddenScope: 'environment', rule: 'resource-overrides-environment' }),
+      expect.objectContaining({
+        key: 'LOG_LEVEL',
+        overriddenScope: 'environment',
+        rule: 'resource-overrides-environment',
+      }),
     ]);
     expect(stdout).not.toContain('correct-horse-battery');
     expect(JSON.stringify(berth!.logs())).not.toContain('correct-horse-battery');
+    // The secret is in the embedded database only sealed: a full dump does not contain it.
+    const port = await runningPostmasterPort(path.join(dataDir, 'postgres'));
+    const password = (await readFile(path.join(dataDir, 'postgres-password'), 'utf8')).trim();
+    const { stdout: dump } = await run(
+      '/usr/lib/postgresql/15/bin/pg_dump',
+      [`postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/berth`],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    expect(dump).toContain('DATABASE_PASSWORD');
+    expect(dump).not.toContain('correct-horse-battery');
     const locked = stdout.split('\n').find((line) => line.includes('"code":"CONFLICT"'));
     expect(locked, stdout).toBeDefined();
     expect(JSON.parse(locked!).hint).toMatch(/POST \/environments\/env-\w+\/unlock.*release freeze/);
