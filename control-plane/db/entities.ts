@@ -1,8 +1,8 @@
 import { AgentCommand } from '../modules/agent-commands/entity.js';
-import { DeployToken } from '../modules/deploy-tokens/entity.js';
-import { Membership, Organization, User } from '../modules/identity/entity.js';
 import { ConfigEntry } from '../modules/configuration/entity.js';
+import { DeployToken } from '../modules/deploy-tokens/entity.js';
 import { Environment } from '../modules/environments/entity.js';
+import { Membership, Organization, User } from '../modules/identity/entity.js';
 import { Project } from '../modules/projects/entity.js';
 import { Resource } from '../modules/resources/entity.js';
 import { AgentEnrollment, Server } from '../modules/servers/entity.js';
