@@ -16,6 +16,10 @@ import { createCommandService } from './modules/agent-commands/service.js';
 import { createConfigurationService } from './modules/configuration/service.js';
 import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
 import { createDeployTokenService } from './modules/deploy-tokens/service.js';
+import { createDeploymentEventsHub } from './modules/deployments/event-stream.js';
+import { createDeploymentReads } from './modules/deployments/reads.js';
+import { deploymentRoutes } from './modules/deployments/routes.js';
+import { createDeploymentService } from './modules/deployments/service.js';
 import { environmentRoutes } from './modules/environments/routes.js';
 import { createEnvironmentService } from './modules/environments/service.js';
 import { identityRoutes } from './modules/identity/routes.js';
@@ -44,6 +48,8 @@ export interface AppDependencies {
   ca: CertificateAuthority;
   /** Seals secret values (envelope encryption under the key-encryption key). */
   keyRing: KeyRing;
+  /** For the LISTEN connection that wakes deployment event streams; without it, streams poll once a second. */
+  databaseUrl?: string;
   /** `host:port` agents dial for the gateway; defaults to BERTH_GRPC_PUBLIC_ADDRESS or the public URL's host. */
   grpcAddress?: () => string;
   clock?: Clock;
@@ -114,6 +120,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     grpcAddress,
   });
   const connectivity = createConnectivityService({ now: clock, servers, commands });
+  const deployments = createDeploymentService({ now: clock, keyRing, commands, configuration });
+  const deploymentReads = createDeploymentReads({ now: clock, deployments });
+  const deploymentEvents = createDeploymentEventsHub({
+    ...(deps.databaseUrl ? { databaseUrl: deps.databaseUrl } : {}),
+    log,
+  });
+  await deploymentEvents.start();
+  app.addHook('onClose', async () => deploymentEvents.stop());
 
   // An empty body with a JSON content type means "no body", as curl sends it for bodiless POSTs.
   // Only JSON bodies: a text/plain body is refused as the wrong media type (415), not parsed as a string.
@@ -140,6 +154,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(projectRoutes, { projects });
   await app.register(environmentRoutes, { environments });
   await app.register(resourceRoutes, { resources, variables: resourceVariables });
+  await app.register(deploymentRoutes, { deployments, reads: deploymentReads, hub: deploymentEvents });
   await app.register(deployTokenRoutes, { deployTokens });
   await app.register(serverRoutes, { servers, enrollment, connectivity });
   await app.register(agentDistributionRoutes, { ca: () => ca });

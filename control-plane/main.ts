@@ -9,6 +9,7 @@ import { type ControlPlaneConfig, sanitizeControlPlaneConfig } from './config.js
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate, openOrm } from './db/orm.js';
 import { createLocalAgentProvisioner, type LocalAgentEnrollment } from './local-agent.js';
+import { createDeploymentAgentLink, deploymentHooks } from './modules/deployments/agent-link.js';
 import { loadOrCreateAgentCa } from './pki/ca-store.js';
 import { loadKeyRing } from './secrets/key-ring.js';
 
@@ -67,11 +68,12 @@ export async function startControlPlane(
       unreachableAfterMs: config.unreachableAfterMs,
       agentCertificateDays: config.agentCertificateDays,
       extraServerNames: extraServerNames(config),
+      hooks: deploymentHooks(createDeploymentAgentLink({ now: () => new Date(), keyRing, log })),
     });
     let grpcPort = config.grpcPort;
     const grpcAddress = () =>
       config.grpcPublicAddress ?? `${new URL(config.publicUrl ?? listeningUrl(app, config)).hostname}:${grpcPort}`;
-    const app = await buildApp({ config, log, orm, ca, keyRing, grpcAddress });
+    const app = await buildApp({ config, log, orm, ca, keyRing, grpcAddress, databaseUrl: url });
     // Node's close() ends only the connections idle at that moment: a keep-alive connection whose request is still
     // being answered would hold the shutdown for the whole keep-alive timeout (72 s) after its answer. Track those
     // requests so stop() can answer them with `Connection: close`.

@@ -15,6 +15,7 @@ export const idPrefixes = {
   command: 'cmd',
   agentSession: 'ags',
   project: 'prj',
+  deployment: 'dep',
   environment: 'env',
   resource: 'res',
   configEntry: 'cfg',

@@ -24,6 +24,16 @@ const inlineVersion: Plugin = {
   },
 };
 
+// docker-modem (under dockerode) loads ssh2 for ssh:// engines, which the agent's DOCKER_HOST parsing rejects.
+// ssh2 cannot live in a one-file bundle anyway: it reads __dirname at load time and requires native addons.
+const withoutSsh2: Plugin = {
+  name: 'berth-without-ssh2',
+  setup(b) {
+    b.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'berth-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'berth-stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+  },
+};
+
 /**
  * Bundles the agent and its dependencies into one ES module for Node ≥ 20, so a server needs no npm and no
  * node_modules: the install script downloads this file and checks its SHA-256.
@@ -39,7 +49,7 @@ export async function buildAgentBundle(): Promise<AgentBundle> {
     minify: false,
     legalComments: 'none',
     logLevel: 'silent',
-    plugins: [inlineVersion],
+    plugins: [inlineVersion, withoutSsh2],
     // Some bundled CommonJS dependencies call require() for Node's own modules.
     banner: {
       js: "import { createRequire as __berthRequire } from 'node:module'; const require = __berthRequire(import.meta.url);",

@@ -9,6 +9,7 @@ import {
 } from '../../shared/gen/berth/agent/v1/agent_pb.js';
 import type { Logger } from '../../shared/logger.js';
 import { AgentCommand } from '../modules/agent-commands/entity.js';
+import type { AgentLinkHooks } from './hooks.js';
 
 // Every transition below is one conditional UPDATE, so two replicas (or a replaced and a replacing session)
 // can race on the same row and exactly one of them wins.
@@ -37,6 +38,7 @@ export async function claimCommandsToSend(
   serverId: string,
   alreadySent: ReadonlySet<string>,
   now: Date,
+  expandPayload?: AgentLinkHooks['expandPayload'],
 ): Promise<Command[]> {
   const knex = em.getKnex();
   const claimed: Array<{ id: string }> = await knex('agent_commands')
@@ -53,15 +55,21 @@ export async function claimCommandsToSend(
     { id: { $in: claimed.map((row) => row.id) } },
     { orderBy: { issuedAt: 'asc', id: 'asc' } },
   );
-  return rows.map((row) =>
-    create(CommandSchema, {
-      commandId: row.id,
-      kind: row.kind,
-      issuedAt: timestampFromDate(row.issuedAt),
-      deadline: timestampFromDate(row.deadline),
-      payloadJson: encoder.encode(JSON.stringify(row.payload ?? {})),
-    }),
-  );
+  const commands: Command[] = [];
+  for (const row of rows) {
+    const stored = row.payload ?? {};
+    const payload = expandPayload ? await expandPayload(em, { kind: row.kind, payload: stored }) : stored;
+    commands.push(
+      create(CommandSchema, {
+        commandId: row.id,
+        kind: row.kind,
+        issuedAt: timestampFromDate(row.issuedAt),
+        deadline: timestampFromDate(row.deadline),
+        payloadJson: encoder.encode(JSON.stringify(payload)),
+      }),
+    );
+  }
+  return commands;
 }
 
 /** The agent accepted a command: `sent` → `acknowledged`. A repeated ack (replay) changes nothing. */

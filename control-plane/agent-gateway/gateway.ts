@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/logger.js';
 import { type CertificateAuthority, issueGatewayCertificate } from '../../shared/pki.js';
 import { type Clock, systemClock } from '../../shared/time.js';
 import { sweepCommands } from './commands.js';
+import type { AgentLinkHooks } from './hooks.js';
 import { peerIdentity } from './identity.js';
 import { sweepLiveness } from './liveness.js';
 import { createCommandNotifications } from './notifications.js';
@@ -32,6 +33,8 @@ export interface AgentGatewayOptions {
   unreachableAfterMs: number;
   /** Lifetime of client certificates issued on renewal. */
   agentCertificateDays: number;
+  /** What the domain modules plug into the link (deployments). */
+  hooks?: AgentLinkHooks;
   /** Names (DNS or IP) agents may dial besides `berth-control-plane`, `localhost` and 127.0.0.1. */
   extraServerNames?: string[];
 }
@@ -80,6 +83,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     unreachableAfterMs: options.unreachableAfterMs,
     agentCertificateDays: options.agentCertificateDays,
+    hooks: options.hooks ?? {},
     claim(session) {
       const previous = serving.get(session.serverId);
       serving.set(session.serverId, session);
@@ -153,6 +157,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
           servedServerIds: [...serving.keys()],
           requestDelivery: (serverId) => serving.get(serverId)?.requestDelivery(),
         });
+        await options.hooks?.onSweep?.(orm.em.fork());
       },
       log,
     ),

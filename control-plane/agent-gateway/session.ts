@@ -18,6 +18,7 @@ import type { CertificateAuthority } from '../../shared/pki.js';
 import type { Clock } from '../../shared/time.js';
 import { acknowledgeCommand, claimCommandsToSend, completeCommand } from './commands.js';
 import { acceptHello, invalidHello, recordDisconnect, recordSeen } from './connection-state.js';
+import type { AgentLinkHooks } from './hooks.js';
 import type { CredentialProblem, PeerIdentity } from './identity.js';
 import { renewCertificate } from './renewal.js';
 
@@ -33,6 +34,7 @@ export interface SessionHost {
   heartbeatIntervalMs: number;
   unreachableAfterMs: number;
   agentCertificateDays: number;
+  hooks: AgentLinkHooks;
   /** Makes `session` the one serving its server in this process, ending an older one. */
   claim(session: AgentSession): void;
   /** The session's stream is over; forget it if it is still the one serving its server. */
@@ -192,13 +194,20 @@ export class AgentSession {
         return acknowledgeCommand(em, this.serverId, payload.value, now, this.log);
       case 'commandResult':
         this.sentCommands.delete(payload.value.commandId);
-        return completeCommand(em, this.serverId, payload.value, now, this.log);
+        await completeCommand(em, this.serverId, payload.value, now, this.log);
+        return this.host.hooks.onCommandCompleted?.(em, payload.value.commandId);
       case 'event': {
         const { kind, observedAt, attributes } = payload.value;
-        const observed = observedAt ? timestampDate(observedAt).toISOString() : undefined;
-        // Events are only logged for now; their storage arrives with the events module.
-        this.log.info({ kind, observedAt: observed, attributes }, 'agent event');
-        return;
+        const observed = observedAt ? timestampDate(observedAt) : now;
+        if (this.host.hooks.onEvent === undefined) {
+          this.log.info({ kind, observedAt: observed.toISOString(), attributes }, 'agent event');
+          return;
+        }
+        return this.host.hooks.onEvent(em, this.serverId, {
+          kind,
+          observedAt: observed,
+          attributes: { ...attributes },
+        });
       }
       case 'goodbye':
         this.log.info({ reason: payload.value.reason }, 'the agent is leaving');
@@ -249,7 +258,13 @@ export class AgentSession {
   }
 
   private async deliverCommands(em: EntityManager): Promise<void> {
-    const commands = await claimCommandsToSend(em, this.serverId, this.sentCommands, this.host.clock());
+    const commands = await claimCommandsToSend(
+      em,
+      this.serverId,
+      this.sentCommands,
+      this.host.clock(),
+      this.host.hooks.expandPayload,
+    );
     for (const command of commands) {
       // Claimed but not written: they stay `sent` and go out again on the next stream.
       if (this.phase !== 'open') return;

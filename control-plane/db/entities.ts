@@ -1,6 +1,7 @@
 import { AgentCommand } from '../modules/agent-commands/entity.js';
 import { ConfigEntry } from '../modules/configuration/entity.js';
 import { DeployToken } from '../modules/deploy-tokens/entity.js';
+import { Deployment, DeploymentEvent, DeploymentLogLine } from '../modules/deployments/entity.js';
 import { Environment } from '../modules/environments/entity.js';
 import { Membership, Organization, User } from '../modules/identity/entity.js';
 import { Project } from '../modules/projects/entity.js';
@@ -20,6 +21,9 @@ export const entities = [
   Environment,
   Resource,
   ConfigEntry,
+  Deployment,
+  DeploymentEvent,
+  DeploymentLogLine,
   DeployToken,
   Server,
   AgentEnrollment,

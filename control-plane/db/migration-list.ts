@@ -2,6 +2,7 @@ import { Migration20261123145133Initial } from './migrations/Migration2026112314
 import { Migration20261123150145DeployTokens } from './migrations/Migration20261123150145DeployTokens.js';
 import { Migration20261123151129AgentLink } from './migrations/Migration20261123151129AgentLink.js';
 import { Migration20261123170657EnvironmentsResources } from './migrations/Migration20261123170657EnvironmentsResources.js';
+import { Migration20261123172235Deployments } from './migrations/Migration20261123172235Deployments.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -12,4 +13,5 @@ export const migrations = [
   { name: 'Migration20261123150145DeployTokens', class: Migration20261123150145DeployTokens },
   { name: 'Migration20261123151129AgentLink', class: Migration20261123151129AgentLink },
   { name: 'Migration20261123170657EnvironmentsResources', class: Migration20261123170657EnvironmentsResources },
+  { name: 'Migration20261123172235Deployments', class: Migration20261123172235Deployments },
 ];

@@ -14,4 +14,5 @@ export interface SealedColumn {
 export const sealedColumns: readonly SealedColumn[] = [
   { table: 'certificate_authorities', column: 'sealed_private_key', idColumn: 'id' },
   { table: 'config_entries', column: 'sealed_value', idColumn: 'id' },
+  { table: 'deployments', column: 'sealed_env', idColumn: 'id' },
 ];

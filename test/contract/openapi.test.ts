@@ -57,7 +57,8 @@ function offenders(problem: (op: Operation) => string | undefined): string[] {
 }
 
 // The agent installer's downloads are files, not JSON.
-const fileTypes = ['text/x-shellscript', 'text/javascript', 'application/octet-stream'];
+// Downloads, and the Server-Sent Events streams of deployment events.
+const fileTypes = ['text/x-shellscript', 'text/javascript', 'application/octet-stream', 'text/event-stream'];
 const jsonSchemaOf = (media: Media | undefined) => media?.content?.['application/json']?.schema;
 const takesBody = (op: Operation) => op.method === 'post' || op.method === 'delete';
 

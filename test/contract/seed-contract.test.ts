@@ -56,7 +56,7 @@ function shapeMismatches(example: unknown, actual: unknown, path = '$', key = ''
     const [first] = example as unknown[];
     if (first === undefined) return [];
     const items = actual as unknown[];
-    if (items.length === 0 && emptyUntilLaterModules.has(path)) return [];
+    if (items.length === 0 && (emptyUntilLaterModules.has(path) || emptyByNature.has(key))) return [];
     if (items.length === 0) return [`${path}: empty, so its items cannot be compared with the seed's`];
     return shapeMismatches(first, items[0], `${path}[0]`);
   }
@@ -78,6 +78,20 @@ const emptyUntilLaterModules = new Set([
   '$.diagnostics',
   // No value is hidden by another layer in the scenario's configuration.
   '$.overrides',
+]);
+
+/**
+ * Lists (by field name) that are empty for a deployment of a prebuilt image with no dependencies, routes with no
+ * domains yet, and a read with nothing blocked or failing.
+ */
+const emptyByNature = new Set([
+  'dependencyBindingReferences',
+  'references',
+  'domains',
+  'detectedFiles',
+  'detectedScripts',
+  'blockedReasonCodes',
+  'sectionErrors',
 ]);
 
 /** Sections that are null, truthfully, until the module that fills them exists (deployments, routes, auto-deploy). */
@@ -264,6 +278,53 @@ async function createResource(): Promise<string> {
     json: { key: 'API_KEY', value: 'contract' },
   });
   return id;
+}
+
+/**
+ * A deployment of a fresh resource to a server marked connected (no agent runs in this test: the command stays
+ * queued, which is enough for shapes). `status` forces the stored status for the scenarios that need an ended one.
+ */
+async function createDeployment(status?: 'succeeded' | 'failed'): Promise<{ id: string; resourceId: string }> {
+  const resourceId = await createResource();
+  const resource = (await t.request({ method: 'GET', url: `/resources/${resourceId}`, token })).json().resource;
+  const serverId = await createServer();
+  await t.orm.em
+    .fork()
+    .getConnection()
+    .execute("update servers set connection_state = 'connected' where id = ?", [serverId]);
+  const res = await t.request({
+    method: 'POST',
+    url: '/deployments',
+    token,
+    json: { projectId: resource.projectId, environmentId: resource.environmentId, resourceId, serverId },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const id: string = res.json().id;
+  if (status) {
+    await t.orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        "update agent_commands set state = 'expired' where id = (select command_id from deployments where id = ?)",
+        [id],
+      );
+    await t.orm.em
+      .fork()
+      .getConnection()
+      .execute('update deployments set status = ?, finished_at = now(), error_message = ? where id = ?', [
+        status,
+        status === 'failed' ? 'set by the contract test' : null,
+        id,
+      ]);
+    await t.orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        "insert into deployment_log_lines (deployment_id, timestamp, source, phase, level, message, masked) values (?, now(), 'application', 'verify', 'error', 'contract log line', false)",
+        [id],
+      );
+  }
+  return { id, resourceId };
 }
 
 const organization = (): string => firstAdmin.json().organizationId;
@@ -495,6 +556,62 @@ const scenarios: Record<string, Scenario> = {
     }),
   'GET /resources/{resourceId}/effective-config': async () =>
     t.request({ method: 'GET', url: `/resources/${await createResource()}/effective-config`, token }),
+  'GET /deployments/count': async () => {
+    await createDeployment();
+    return t.request({ method: 'GET', url: '/deployments/count?status=planned', token });
+  },
+  'GET /deployments': async () => {
+    await createDeployment('failed');
+    return t.request({ method: 'GET', url: '/deployments?limit=1', token });
+  },
+  'POST /deployments': async () => {
+    const resourceId = await createResource();
+    const resource = (await t.request({ method: 'GET', url: `/resources/${resourceId}`, token })).json().resource;
+    const serverId = await createServer();
+    await t.orm.em
+      .fork()
+      .getConnection()
+      .execute("update servers set connection_state = 'connected' where id = ?", [serverId]);
+    return t.request({
+      method: 'POST',
+      url: '/deployments',
+      token,
+      json: { projectId: resource.projectId, environmentId: resource.environmentId, resourceId, serverId },
+    });
+  },
+  'GET /deployments/{deploymentId}': async () =>
+    t.request({ method: 'GET', url: `/deployments/${(await createDeployment('failed')).id}`, token }),
+  'GET /deployments/{deploymentId}/logs': async () =>
+    t.request({ method: 'GET', url: `/deployments/${(await createDeployment('failed')).id}/logs`, token }),
+  'GET /deployments/{deploymentId}/events': async () =>
+    t.request({ method: 'GET', url: `/deployments/${(await createDeployment()).id}/events?historyLimit=10`, token }),
+  'POST /deployments/{deploymentId}/cancel': async () => {
+    const { id } = await createDeployment();
+    return t.request({ method: 'POST', url: `/deployments/${id}/cancel`, token, json: { confirm: id } });
+  },
+  'POST /deployments/{deploymentId}/retry': async () =>
+    t.request({ method: 'POST', url: `/deployments/${(await createDeployment('failed')).id}/retry`, token, json: {} }),
+  'POST /deployments/{deploymentId}/rollback': async () => {
+    const earlier = await createDeployment('succeeded');
+    // A later deployment of the same resource, ended, to roll back from.
+    const later = await t.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string }[]>(
+        "insert into deployments (id, organization_id, project_id, environment_id, resource_id, server_id, status, trigger_kind, snapshot, sealed_env, created_at, deadline_at, updated_at, finished_at) select 'dep-contract-later-' || substr(md5(random()::text), 1, 8), organization_id, project_id, environment_id, resource_id, server_id, 'failed', 'create', snapshot, sealed_env, now() + interval '1 second', deadline_at, now(), now() from deployments where id = ? returning id",
+        [earlier.id],
+      );
+    return t.request({
+      method: 'POST',
+      url: `/deployments/${later[0]!.id}/rollback`,
+      token,
+      json: { rollbackCandidateDeploymentId: earlier.id },
+    });
+  },
+  'POST /resources/{resourceId}/redeploy': async () => {
+    const { resourceId } = await createDeployment('succeeded');
+    return t.request({ method: 'POST', url: `/resources/${resourceId}/redeploy`, token, json: {} });
+  },
   'GET /deploy-tokens': async () => {
     await createDeployToken();
     return t.request({ method: 'GET', url: `/deploy-tokens?organizationId=${organization()}`, token });
@@ -554,6 +671,48 @@ const scenarios: Record<string, Scenario> = {
     }),
 };
 
+/**
+ * The seed's stream endpoints (documented as a JSON stream answering `null`) are Server-Sent Events in Berth: each
+ * frame's data must have the shape of the seed's event envelope.
+ */
+const streamScenarios: Record<string, Scenario> = {
+  'GET /deployments/{deploymentId}/events/stream': async () =>
+    t.request({
+      method: 'GET',
+      url: `/deployments/${(await createDeployment('failed')).id}/events/stream?untilTerminal=true`,
+      token,
+    }),
+  'POST /deployments/stream': async () => {
+    const { resourceId } = await createDeployment('failed');
+    const resource = (await t.request({ method: 'GET', url: `/resources/${resourceId}`, token })).json().resource;
+    const deployment = (await t.request({ method: 'GET', url: `/deployments?resourceId=${resourceId}`, token })).json()
+      .items[0];
+    // A stream that follows until the end would wait for an agent: cancel it from the side once it has begun.
+    setTimeout(() => {
+      void t
+        .request({ method: 'GET', url: `/deployments?resourceId=${resourceId}&status=planned`, token })
+        .then(async (res) => {
+          for (const d of res.json().items)
+            await t.request({ method: 'POST', url: `/deployments/${d.id}/cancel`, token, json: { confirm: d.id } });
+        });
+    }, 500);
+    return t.request({
+      method: 'POST',
+      url: '/deployments/stream',
+      token,
+      json: {
+        projectId: resource.projectId,
+        environmentId: resource.environmentId,
+        resourceId,
+        serverId: deployment.serverId,
+      },
+    });
+  },
+};
+const envelopeExample = (
+  seedByKey.get('GET /deployments/{deploymentId}/events')!.response_example as { envelopes: unknown[] }
+).envelopes[0];
+
 describe('seed 001 contract', () => {
   it('compares shapes by key, type, nullability, first array item and schemaVersion', () => {
     const example = { id: 's', n: 0, ok: true, items: [{ v: 's' }], schemaVersion: 'x/v1', note: 's' };
@@ -575,11 +734,27 @@ describe('seed 001 contract', () => {
   it('has a scenario for exactly the seed endpoints listed in /openapi.json', () => {
     const implemented = seed.map((e) => `${e.method} ${e.path}`).filter((key) => documented.has(key));
     expect(implemented.length).toBeGreaterThan(0);
-    const covered = Object.keys(scenarios);
+    const covered = [...Object.keys(scenarios), ...Object.keys(streamScenarios)];
     expect({
       implementedWithoutScenario: implemented.filter((key) => !covered.includes(key)),
       scenarioWithoutImplementedEndpoint: covered.filter((key) => !implemented.includes(key)),
     }).toEqual({ implementedWithoutScenario: [], scenarioWithoutImplementedEndpoint: [] });
+  });
+
+  it.each(Object.keys(streamScenarios))("%s streams events in the seed's envelope shape", async (key) => {
+    expect(documented.has(key), `${key} is not in /openapi.json`).toBe(true);
+    const res = await streamScenarios[key]!();
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    const data = res.body
+      .split('\n\n')
+      .map((frame) => /^data: (.*)$/m.exec(frame)?.[1])
+      .filter((line): line is string => line !== undefined)
+      .map((line) => JSON.parse(line));
+    const events = data.filter((d) => d.kind === 'event');
+    expect(events.length).toBeGreaterThan(0);
+    for (const event of events) expect(shapeMismatches(envelopeExample, event)).toEqual([]);
+    expect(data.at(-1)).toMatchObject({ kind: 'terminal' });
   });
 
   it.each(Object.keys(scenarios))("%s answers the seed's shape", async (key) => {

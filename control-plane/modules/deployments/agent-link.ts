@@ -1,0 +1,222 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import {
+  type DeploymentApplyPayload,
+  type DeploymentApplyResult,
+  deploymentLogEvent,
+  deploymentProgressEvent,
+} from '../../../shared/deployment-command.js';
+import type { Logger } from '../../../shared/logger.js';
+import type { Clock } from '../../../shared/time.js';
+import type { AgentLinkHooks } from '../../agent-gateway/hooks.js';
+import type { KeyRing } from '../../secrets/key-ring.js';
+import { AgentCommand } from '../agent-commands/entity.js';
+import { activeStatuses, Deployment, terminalStatuses } from './entity.js';
+import { appendEvent, appendLogLines, finish } from './events.js';
+
+/** An event from an agent, as the gateway hands it over. */
+export interface AgentEventInput {
+  kind: string;
+  observedAt: Date;
+  attributes: Record<string, string>;
+}
+
+/** Dependencies of {@link createDeploymentAgentLink}. */
+export interface DeploymentAgentLinkOptions {
+  now: Clock;
+  keyRing: KeyRing;
+  log: Logger;
+}
+
+const maxLogLine = 8_000;
+
+/**
+ * The deployments' side of the agent link: fills `deployment.apply` payloads as they are sent (the only place the
+ * sealed environment is opened), turns agent events into deployment events and log lines (secret values masked),
+ * ends deployments when their command ends, and ends the ones whose deadline passed.
+ */
+export function createDeploymentAgentLink({ now, keyRing, log }: DeploymentAgentLinkOptions) {
+  /** Values of the deployment's secrets, for masking its log lines. */
+  function secretValuesOf(deployment: Deployment): string[] {
+    const secretKeys = new Set(
+      deployment.snapshot.environmentSnapshot.variables.filter((v) => v.isSecret).map((v) => v.key),
+    );
+    if (secretKeys.size === 0) return [];
+    const env = JSON.parse(keyRing.open(deployment.sealedEnv)) as Record<string, string>;
+    // Longest first, so a secret containing another is masked whole; very short values would mask noise.
+    return Object.entries(env)
+      .filter(([key, value]) => secretKeys.has(key) && value.length >= 4)
+      .map(([, value]) => value)
+      .sort((a, b) => b.length - a.length);
+  }
+
+  function mask(message: string, secrets: string[]): { message: string; masked: boolean } {
+    let out = message;
+    for (const secret of secrets) out = out.split(secret).join('****');
+    return { message: out, masked: out !== message };
+  }
+
+  async function deploymentOf(em: EntityManager, serverId: string, deploymentId: string | undefined) {
+    if (!deploymentId) return null;
+    const deployment = await em.findOne(Deployment, { id: deploymentId, server: serverId });
+    if (deployment === null)
+      log.warn({ serverId, deploymentId }, 'an agent reported on a deployment that is not its own');
+    return deployment;
+  }
+
+  return {
+    /** The payload that goes on the wire for a command; only `deployment.apply` is filled in. */
+    async expandPayload(em: EntityManager, command: { kind: string; payload: Record<string, unknown> }) {
+      if (command.kind !== 'deployment.apply') return command.payload;
+      const deployment = await em.findOneOrFail(Deployment, String(command.payload['deploymentId']));
+      const { envKeys: _keys, preferredListenPort, ...spec } = deployment.snapshot.spec;
+      const payload: DeploymentApplyPayload = {
+        spec: { ...spec, deploymentId: deployment.id, env: JSON.parse(keyRing.open(deployment.sealedEnv)) },
+        preferredListenPort,
+        drainSeconds: Number(command.payload['drainSeconds'] ?? 2),
+        stopGraceSeconds: Number(command.payload['stopGraceSeconds'] ?? 10),
+      };
+      return payload as unknown as Record<string, unknown>;
+    },
+
+    async onAgentEvent(em: EntityManager, serverId: string, event: AgentEventInput): Promise<void> {
+      const a = event.attributes;
+      if (event.kind === deploymentProgressEvent) {
+        const deployment = await deploymentOf(em, serverId, a['deploymentId']);
+        if (deployment === null) return;
+        if (a['eventType'] === 'deployment-started' && deployment.status === 'planned') {
+          deployment.status = 'running';
+          deployment.startedAt = event.observedAt;
+          deployment.updatedAt = now();
+          await em.flush();
+        }
+        await appendEvent(
+          em,
+          deployment.id,
+          {
+            eventType: a['eventType'] ?? 'agent-progress',
+            phase: a['phase'] ?? 'runtime',
+            status: terminalStatuses.includes(deployment.status)
+              ? deployment.status
+              : (a['status'] ?? deployment.status),
+            summary: mask(a['summary'] ?? '', secretValuesOf(deployment)).message,
+            source: a['source'] ?? 'docker',
+            retriable: a['retriable'] === 'true',
+            emittedAt: event.observedAt,
+          },
+          now(),
+        );
+      } else if (event.kind === deploymentLogEvent) {
+        const deployment = await deploymentOf(em, serverId, a['deploymentId']);
+        if (deployment === null) return;
+        const { message, masked } = mask((a['message'] ?? '').slice(0, maxLogLine), secretValuesOf(deployment));
+        await appendLogLines(em, deployment.id, [
+          {
+            timestamp: a['at'] ? new Date(a['at']) : event.observedAt,
+            source: a['source'] ?? 'application',
+            phase: a['phase'] ?? 'verify',
+            level: a['level'] ?? 'info',
+            message,
+            masked,
+          },
+        ]);
+      } else {
+        log.info(
+          { serverId, kind: event.kind, observedAt: event.observedAt.toISOString(), attributes: a },
+          'agent event',
+        );
+      }
+    },
+
+    /** Ends the deployment whose `deployment.apply` command just ended. */
+    async onCommandCompleted(em: EntityManager, commandId: string): Promise<void> {
+      const deployment = await em.findOne(Deployment, { commandId });
+      if (deployment === null || terminalStatuses.includes(deployment.status)) return;
+      const command = await em.findOneOrFail(AgentCommand, commandId);
+      const at = now();
+      if (command.state === 'succeeded') {
+        const result = (command.result ?? {}) as Partial<DeploymentApplyResult>;
+        deployment.accessUrl = result.accessUrl ?? null;
+        deployment.containerName = result.containerName ?? null;
+        const where = result.accessUrl ? ` It answers at ${result.accessUrl}.` : '';
+        await finish(em, deployment, 'succeeded', { message: `The new container is healthy and serving.${where}` }, at);
+        if (deployment.rollbackOfDeploymentId) {
+          await em
+            .getKnex()('deployments')
+            .where({ id: deployment.rollbackOfDeploymentId })
+            .whereIn('status', ['succeeded', 'failed'])
+            .update({ status: 'rolled-back', updated_at: at });
+        }
+      } else if (command.errorCode === 'canceled') {
+        await finish(
+          em,
+          deployment,
+          'canceled',
+          { code: 'canceled', message: command.errorMessage ?? 'Canceled.' },
+          at,
+        );
+      } else {
+        await finish(
+          em,
+          deployment,
+          'failed',
+          { code: command.errorCode ?? 'failed', message: command.errorMessage ?? 'The agent reported a failure.' },
+          at,
+        );
+      }
+    },
+
+    /**
+     * Ends deployments that can no longer end by themselves: their command expired unanswered or their deadline
+     * passed. The reason says which, and whether the server was reachable.
+     */
+    async sweep(em: EntityManager): Promise<number> {
+      const at = now();
+      const stale = await em.find(
+        Deployment,
+        { status: { $in: [...activeStatuses] }, deadlineAt: { $lt: at } },
+        { limit: 100 },
+      );
+      const expiredIds: string[] = await em
+        .getKnex()('deployments as d')
+        .join('agent_commands as c', 'c.id', 'd.command_id')
+        .whereIn('d.status', [...activeStatuses])
+        .where('c.state', 'expired')
+        .limit(100)
+        .pluck('d.id');
+      const expired = expiredIds.length === 0 ? [] : await em.find(Deployment, { id: { $in: expiredIds } });
+      const ended = new Set<string>();
+      for (const deployment of [...stale, ...expired]) {
+        if (ended.has(deployment.id)) continue;
+        ended.add(deployment.id);
+        const server = await em.getKnex()('servers').where('id', deployment.server.id).first('connection_state');
+        const reachable = server?.connection_state === 'connected';
+        await finish(
+          em,
+          deployment,
+          reachable ? 'failed' : 'interrupted',
+          {
+            code: 'deadline_exceeded',
+            message: reachable
+              ? 'The agent did not report a result before the deployment deadline.'
+              : 'The server’s agent was not reachable before the deployment deadline; nothing more is known about the runtime.',
+          },
+          at,
+        );
+      }
+      return ended.size;
+    },
+  };
+}
+
+/** The deployments' agent-link handlers. */
+export type DeploymentAgentLink = ReturnType<typeof createDeploymentAgentLink>;
+
+/** The agent-link hooks of the deployments module, for the gateway. */
+export function deploymentHooks(link: DeploymentAgentLink): AgentLinkHooks {
+  return {
+    expandPayload: (em, command) => link.expandPayload(em, command),
+    onEvent: (em, serverId, event) => link.onAgentEvent(em, serverId, event),
+    onCommandCompleted: (em, commandId) => link.onCommandCompleted(em, commandId),
+    onSweep: (em) => link.sweep(em),
+  };
+}

@@ -1,0 +1,141 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import pg from 'pg';
+import type { Logger } from '../../../shared/logger.js';
+import { deploymentEventsChannel, eventsAfter, isTerminal, latestEvents, toEnvelope } from './events.js';
+
+/** Wakes SSE streams when a deployment gets an event, on whichever replica wrote it. */
+export interface DeploymentEventsHub {
+  /** Resolves when `deploymentId` may have a new event, or after `ms` at the latest. */
+  waitForChange(deploymentId: string, ms: number): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * LISTENs on the deployment events channel on its own connection (none in tests that have no URL: streams then
+ * poll). A notification lost while reconnecting costs at most one poll interval.
+ */
+export function createDeploymentEventsHub(options: { databaseUrl?: string; log: Logger }): DeploymentEventsHub {
+  const waiters = new Map<string, Set<() => void>>();
+  let client: pg.Client | undefined;
+  let stopped = false;
+
+  async function connect(): Promise<void> {
+    if (options.databaseUrl === undefined || stopped) return;
+    const next = new pg.Client({ connectionString: options.databaseUrl, application_name: 'berth-deployment-events' });
+    next.on('notification', (message) => {
+      for (const wake of waiters.get(message.payload ?? '') ?? []) wake();
+    });
+    next.on('error', (error) => {
+      if (client !== next || stopped) return;
+      options.log.warn({ err: error }, 'the deployment events listener failed; reconnecting in 1 s');
+      client = undefined;
+      next.end().catch(() => undefined);
+      setTimeout(() => connect().catch(() => undefined), 1000).unref();
+    });
+    await next.connect();
+    await next.query(`LISTEN ${deploymentEventsChannel}`);
+    client = next;
+  }
+
+  return {
+    start: connect,
+    async stop() {
+      stopped = true;
+      await client?.end().catch(() => undefined);
+    },
+    waitForChange(deploymentId, ms) {
+      return new Promise((resolve) => {
+        const set = waiters.get(deploymentId) ?? new Set();
+        waiters.set(deploymentId, set);
+        const done = () => {
+          clearTimeout(timer);
+          set.delete(done);
+          if (set.size === 0) waiters.delete(deploymentId);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        set.add(done);
+      });
+    },
+  };
+}
+
+/** Stream options from the query string and the Last-Event-ID header. */
+export interface StreamOptions {
+  cursor: string | null;
+  includeHistory: boolean;
+  historyLimit: number;
+  untilTerminal: boolean;
+  follow: boolean;
+}
+
+const heartbeatMs = 15_000;
+const pollMs = 1_000;
+
+/**
+ * Serves a deployment's events as Server-Sent Events: each frame's `id:` is the event's cursor and its `data:` the
+ * `deployments.stream-events/v1` envelope. Resuming after a cursor sends exactly the later events; a comment line
+ * every 15 s keeps proxies from closing a quiet stream; with `untilTerminal` the stream ends after the deployment's
+ * last event, with a final `terminal` frame.
+ */
+export async function streamEvents(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  input: { em: EntityManager; deploymentId: string; options: StreamOptions; hub: DeploymentEventsHub },
+): Promise<void> {
+  const { em, deploymentId, options, hub } = input;
+  reply.hijack();
+  const out = reply.raw;
+  out.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  });
+  let closed = false;
+  request.raw.on('close', () => {
+    closed = true;
+  });
+  const write = (text: string) => {
+    if (!closed) out.write(text);
+  };
+  let cursor = options.cursor;
+  if (cursor === null && options.includeHistory) {
+    const history = await latestEvents(em.fork(), deploymentId, options.historyLimit);
+    for (const event of history) write(frame(toEnvelope(event), String(event.id)));
+    cursor = history.at(-1) === undefined ? '0' : String(history.at(-1)!.id);
+  } else if (cursor === null) {
+    const newest = await latestEvents(em.fork(), deploymentId, 1);
+    cursor = newest[0] === undefined ? '0' : String(newest[0].id);
+  }
+  let lastBeat = Date.now();
+  while (!closed) {
+    const batch = await eventsAfter(em.fork(), deploymentId, cursor, 200);
+    for (const event of batch) {
+      write(frame(toEnvelope(event), String(event.id)));
+      cursor = String(event.id);
+    }
+    if (batch.length === 200) continue;
+    if (!options.follow) break;
+    if (options.untilTerminal && (await isTerminal(em, deploymentId))) {
+      // Events written with the terminal status may have landed after the read above.
+      const rest = await eventsAfter(em.fork(), deploymentId, cursor, 1000);
+      for (const event of rest) write(frame(toEnvelope(event), String(event.id)));
+      write(frame({ schemaVersion: 'deployments.stream-events/v1', kind: 'terminal', deploymentId }, undefined));
+      break;
+    }
+    if (Date.now() - lastBeat >= heartbeatMs) {
+      write(': heartbeat\n\n');
+      lastBeat = Date.now();
+    }
+    await hub.waitForChange(deploymentId, Math.min(pollMs, heartbeatMs - (Date.now() - lastBeat)));
+  }
+  out.end();
+}
+
+function frame(data: unknown, id: string | undefined): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`;
+}
