@@ -11,9 +11,15 @@ import type { BackoffOptions } from './connection/backoff.js';
 import { ControlStream } from './connection/control-stream.js';
 import { createDockerEngine, type DockerEngine } from './docker/engine.js';
 import { createDockerWatch } from './docker/watch.js';
+import type { DeploymentDeps } from './handlers/deployment.js';
 import { type HostFactsJson, readHostFacts } from './handlers/host-facts.js';
 import { createJsonPersister } from './json-file.js';
 import { createReplayCache } from './replay-cache.js';
+import { createContainerRuntime } from './runtime/containers.js';
+import { createDockerClient } from './runtime/docker-client.js';
+import { createListenPortStore } from './runtime/listen-ports.js';
+import { berthNetwork, ensureBerthNetwork } from './runtime/network.js';
+import { checkListenerMigration, createCaddyTrafficSwitch } from './runtime/traffic-switch.js';
 import { createSpool, type SpooledEvent } from './spool.js';
 import { readCredentials, readEnrollment, statePaths } from './state-dir.js';
 import { type AgentStatus, statusFromState } from './status.js';
@@ -58,7 +64,7 @@ export class NotEnrolledError extends Error {
 }
 
 /** Capabilities announced in every Hello: what the handlers can answer today. */
-export const agentCapabilities = ['host-facts', 'docker-info'];
+export const agentCapabilities = ['host-facts', 'docker-info', 'deployments'];
 
 /**
  * The agent's composition root (STYLE.md 6): builds the link, the command runner, the replay cache, the spool,
@@ -87,9 +93,19 @@ export function createAgent(
     resolveFinished = resolve;
   });
   const send = (payload: Parameters<ControlStream['send']>[0]) => stream?.send(payload) ?? false;
+  const dockerClient = createDockerClient(config.dockerHost);
+  const deployments: DeploymentDeps = {
+    runtime: createContainerRuntime({ docker: dockerClient, log, network: berthNetwork }),
+    prepare: () => ensureBerthNetwork(dockerClient),
+    traffic: createCaddyTrafficSwitch({ adminUrl: config.caddyAdminUrl, log }),
+    listenPorts: createListenPortStore(config.stateDir),
+    emit: (kind, attributes) => emit(kind, attributes),
+    log,
+    running: new Map(),
+  };
   const runner = createCommandRunner({
     cache,
-    handlers: { hostFacts, docker, proxyAdminUrl: config.caddyAdminUrl },
+    handlers: { hostFacts, docker, proxyAdminUrl: config.caddyAdminUrl, deployments },
     send,
     clock,
     log,
@@ -203,6 +219,8 @@ export function createAgent(
         goodbyeTimeoutMs: timing.goodbyeTimeoutMs,
       });
       emit('agent.started', { version: berthVersion });
+      // Zero-downtime switches need the kernel to hand queued connections to Caddy's new socket (root only).
+      void checkListenerMigration({ log, enable: process.getuid?.() === 0 });
       dockerWatch.start();
       renewalTimer = setInterval(() => void checkRenewal(false), timing.renewalCheckMs ?? 3_600_000);
       log.info({ serverId, grpcUrl: enrollment.grpcUrl }, 'agent starting');

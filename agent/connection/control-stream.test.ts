@@ -214,7 +214,7 @@ describe('the agent link over real gRPC with mTLS', () => {
     expect(hello.payload.case).toBe('hello');
     expect(hello.payload.value).toMatchObject({
       serverId: 'srv_test',
-      capabilities: ['host-facts', 'docker-info'],
+      capabilities: ['host-facts', 'docker-info', 'deployments'],
       host: { hostname: 'web-1', os: 'linux', kernel: '6.1.0', arch: 'x64', cpuCount: 2, memoryBytes: 4096n },
       docker: { reachable: true, version: '20.10.24', apiVersion: '1.41' },
       lastAckSeen: 0n,

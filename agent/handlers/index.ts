@@ -1,10 +1,18 @@
+import type { DeploymentApplyPayload, DeploymentCancelPayload } from '../../shared/deployment-command.js';
 import type { DockerEngine } from '../docker/engine.js';
+import { applyDeployment, cancelDeployment, type DeploymentDeps } from './deployment.js';
 import { handleDockerInfo } from './docker-info.js';
 import { type HostFactsJson, handleHostFacts } from './host-facts.js';
 import { handleProxyCheck, type ProxyProbe } from './proxy-check.js';
 
 /** Every command kind this agent understands; anything else is answered `unknown_command`. */
-export const commandKinds = ['host.facts', 'docker.info', 'proxy.check'] as const;
+export const commandKinds = [
+  'host.facts',
+  'docker.info',
+  'proxy.check',
+  'deployment.apply',
+  'deployment.cancel',
+] as const;
 
 /** One of {@link commandKinds}. */
 export type CommandKind = (typeof commandKinds)[number];
@@ -16,6 +24,8 @@ export interface HandlerDeps {
   /** Caddy's admin API on this server (`BERTH_CADDY_ADMIN_URL`). */
   proxyAdminUrl: string;
   proxyProbe?: ProxyProbe;
+  /** Container runtime and traffic switch; absent in agents built without them (tests of the link). */
+  deployments?: DeploymentDeps;
 }
 
 /**
@@ -36,7 +46,7 @@ export function isCommandKind(kind: string): kind is CommandKind {
  * a failed outcome with `unknown_command`, never an exception, so a newer control plane talking to an older
  * agent gets a clear answer. A handler that throws is the caller's to turn into a failure.
  */
-export async function runCommand(kind: string, _payload: unknown, deps: HandlerDeps): Promise<CommandOutcome> {
+export async function runCommand(kind: string, payload: unknown, deps: HandlerDeps): Promise<CommandOutcome> {
   if (!isCommandKind(kind)) {
     return {
       succeeded: false,
@@ -51,10 +61,32 @@ export async function runCommand(kind: string, _payload: unknown, deps: HandlerD
       return { succeeded: true, result: await handleDockerInfo(deps) };
     case 'proxy.check':
       return { succeeded: true, result: await handleProxyCheck(deps.proxyAdminUrl, deps.proxyProbe) };
+    case 'deployment.apply':
+    case 'deployment.cancel': {
+      if (deps.deployments === undefined) {
+        return { succeeded: false, errorCode: 'unsupported', errorMessage: 'this agent runs no containers' };
+      }
+      const spec = (payload as { spec?: { deploymentId?: unknown } } | undefined)?.spec;
+      const deploymentId = (payload as { deploymentId?: unknown } | undefined)?.deploymentId;
+      if (kind === 'deployment.cancel') {
+        if (typeof deploymentId !== 'string') return invalidPayload(kind);
+        return cancelDeployment(payload as DeploymentCancelPayload, deps.deployments);
+      }
+      if (typeof spec?.deploymentId !== 'string') return invalidPayload(kind);
+      return applyDeployment(payload as DeploymentApplyPayload, deps.deployments);
+    }
     default: {
       // A kind added to commandKinds without a case fails to compile here.
       const unhandled: never = kind;
       throw new Error(`no handler for ${String(unhandled)}`);
     }
   }
+}
+
+function invalidPayload(kind: string): CommandOutcome {
+  return {
+    succeeded: false,
+    errorCode: 'invalid_payload',
+    errorMessage: `the ${kind} payload is missing its deployment id`,
+  };
 }

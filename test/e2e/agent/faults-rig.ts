@@ -47,6 +47,8 @@ export class FaultRig {
   dockerLink = '';
   private bundle = '';
   private cpEnv: Record<string, string> = {};
+  /** More settings for the agent (e.g. BERTH_CADDY_ADMIN_URL), set before `start()`. */
+  agentEnv: Record<string, string> = {};
 
   /** Starts everything, enrolls the agent and waits until it is connected. */
   async start(): Promise<void> {
@@ -105,6 +107,7 @@ export class FaultRig {
       BERTH_AGENT_STATE_DIR: this.stateDir,
       DOCKER_HOST: `unix://${this.dockerLink}`,
       BERTH_LOG_LEVEL: 'info',
+      ...this.agentEnv,
     });
     this.agent = spawnLogged(process.execPath, ['--import', meanJitter, this.bundle, 'run'], { env });
     this.agentRuns.push(this.agent);
