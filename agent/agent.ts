@@ -9,10 +9,12 @@ import { createCommandRunner } from './command-runner.js';
 import type { AgentConfig } from './config.js';
 import type { BackoffOptions } from './connection/backoff.js';
 import { ControlStream } from './connection/control-stream.js';
+import { createDesiredState } from './desired-state.js';
 import { createDockerEngine, type DockerEngine } from './docker/engine.js';
 import { createDockerWatch } from './docker/watch.js';
 import type { DeploymentDeps } from './handlers/deployment.js';
 import { type HostFactsJson, readHostFacts } from './handlers/host-facts.js';
+import { reconcile } from './handlers/runtime.js';
 import { createJsonPersister } from './json-file.js';
 import { createReplayCache } from './replay-cache.js';
 import { createContainerRuntime } from './runtime/containers.js';
@@ -32,6 +34,8 @@ export interface AgentTiming {
   dockerCheckMs?: number;
   /** Certificate renewal check period (1 h). */
   renewalCheckMs?: number;
+  /** How often the last desired state is reconciled again (30 s). */
+  reconcileMs?: number;
   welcomeTimeoutMs?: number;
   goodbyeTimeoutMs?: number;
 }
@@ -71,7 +75,8 @@ export const agentCapabilities = ['host-facts', 'docker-info', 'deployments'];
  * the Docker watch and certificate renewal from `config`, wires them together and owns their timers.
  */
 export function createAgent(
-  config: Pick<AgentConfig, 'stateDir' | 'dockerHost' | 'caddyAdminUrl'>,
+  config: Pick<AgentConfig, 'stateDir' | 'dockerHost' | 'caddyAdminUrl'> &
+    Partial<Pick<AgentConfig, 'reconcileSeconds'>>,
   deps: AgentDeps,
 ): Agent {
   const { log } = deps;
@@ -97,12 +102,18 @@ export function createAgent(
   const deployments: DeploymentDeps = {
     runtime: createContainerRuntime({ docker: dockerClient, log, network: berthNetwork }),
     prepare: () => ensureBerthNetwork(dockerClient),
+    isDesired: (deploymentId) => desired.current()?.runtimes.some((r) => r.deploymentId === deploymentId) ?? false,
     traffic: createCaddyTrafficSwitch({ adminUrl: config.caddyAdminUrl, log }),
     listenPorts: createListenPortStore(config.stateDir),
     emit: (kind, attributes) => emit(kind, attributes),
     log,
     running: new Map(),
   };
+  const desired = createDesiredState({
+    reconcile: (document) => reconcile(document, deployments, log),
+    intervalMs: timing.reconcileMs ?? (config.reconcileSeconds ?? 30) * 1000,
+    log,
+  });
   const runner = createCommandRunner({
     cache,
     handlers: { hostFacts, docker, proxyAdminUrl: config.caddyAdminUrl, deployments },
@@ -190,6 +201,7 @@ export function createAgent(
         onMessage: (message) => {
           const { payload } = message;
           if (payload.case === 'command') void runner.handle(payload.value);
+          else if (payload.case === 'desiredState') desired.receive(payload.value.version, payload.value.documentJson);
           else if (payload.case === 'certificateIssued') {
             renewal.onIssued(payload.value).catch((error: unknown) => log.error({ err: error }, 'renewal failed'));
           } else log.debug({ kind: payload.case }, 'ignoring a message this agent version does not handle yet');
@@ -222,6 +234,7 @@ export function createAgent(
       // Zero-downtime switches need the kernel to hand queued connections to Caddy's new socket (root only).
       void checkListenerMigration({ log, enable: process.getuid?.() === 0 });
       dockerWatch.start();
+      desired.start();
       renewalTimer = setInterval(() => void checkRenewal(false), timing.renewalCheckMs ?? 3_600_000);
       log.info({ serverId, grpcUrl: enrollment.grpcUrl }, 'agent starting');
       stream.start();
@@ -229,6 +242,7 @@ export function createAgent(
 
     async stop(reason = 'shutdown') {
       clearInterval(renewalTimer);
+      await desired.stop();
       await dockerWatch.stop();
       // Let running commands finish so their results can still go out on this stream.
       await runner.idle();

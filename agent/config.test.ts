@@ -9,6 +9,7 @@ describe('agent config', () => {
       stateDir: '/tmp/agent-state',
       logLevel: 'info',
       caddyAdminUrl: 'http://127.0.0.1:2019',
+      reconcileSeconds: 30,
       dockerHost: { socketPath: '/var/run/docker.sock' },
     });
   });

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import nodePath from 'node:path';
-import { oneOf, parseSettings, path, type SettingSpec, sanitizeSettings } from '../shared/env-config.js';
+import { integer, oneOf, parseSettings, path, type SettingSpec, sanitizeSettings } from '../shared/env-config.js';
 import { type LogLevel, logLevels } from '../shared/logger.js';
 
 /** Where the Docker engine listens: a unix socket, or a plain-HTTP TCP address (`tcp://host:port`, no TLS). */
@@ -62,6 +62,14 @@ export const agentSettings = {
       }
       return raw.replace(/\/+$/, '');
     },
+  },
+  reconcileSeconds: {
+    env: 'BERTH_RECONCILE_SECONDS',
+    flag: 'reconcile-seconds',
+    description: 'how often the agent checks Docker against the desired state (containers stopped or removed by hand)',
+    defaultText: '30',
+    fallback: () => 30,
+    parse: integer(1, 3600),
   },
   dockerHost: {
     env: 'DOCKER_HOST',

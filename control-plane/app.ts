@@ -29,6 +29,9 @@ import { createProjectService } from './modules/projects/service.js';
 import { resourceRoutes } from './modules/resources/routes.js';
 import { createResourceService } from './modules/resources/service.js';
 import { createResourceVariableService } from './modules/resources/variables.js';
+import { createResourceHealth } from './modules/runtime/health.js';
+import { runtimeRoutes } from './modules/runtime/routes.js';
+import { createRuntimeService } from './modules/runtime/service.js';
 import { createConnectivityService } from './modules/servers/connectivity.js';
 import { createEnrollmentService } from './modules/servers/enrollment.js';
 import { serverRoutes } from './modules/servers/routes.js';
@@ -120,8 +123,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     grpcAddress,
   });
   const connectivity = createConnectivityService({ now: clock, servers, commands });
-  const deployments = createDeploymentService({ now: clock, keyRing, commands, configuration });
+  const deployments = createDeploymentService({
+    now: clock,
+    keyRing,
+    commands,
+    configuration,
+    deadlineMs: config.deploymentDeadlineSeconds * 1000,
+  });
   const deploymentReads = createDeploymentReads({ now: clock, deployments });
+  const runtime = createRuntimeService({ now: clock, commands, resources });
+  const health = createResourceHealth({ now: clock, resources, runtime });
   const deploymentEvents = createDeploymentEventsHub({
     ...(deps.databaseUrl ? { databaseUrl: deps.databaseUrl } : {}),
     log,
@@ -155,6 +166,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(environmentRoutes, { environments });
   await app.register(resourceRoutes, { resources, variables: resourceVariables });
   await app.register(deploymentRoutes, { deployments, reads: deploymentReads, hub: deploymentEvents });
+  await app.register(runtimeRoutes, { runtime, health });
   await app.register(deployTokenRoutes, { deployTokens });
   await app.register(serverRoutes, { servers, enrollment, connectivity });
   await app.register(agentDistributionRoutes, { ca: () => ca });

@@ -98,6 +98,14 @@ export const controlPlaneSettings = {
     fallback: () => 15,
     parse: integer(1, 7 * 24 * 60),
   },
+  deploymentDeadlineSeconds: {
+    env: 'BERTH_DEPLOYMENT_DEADLINE_SECONDS',
+    flag: 'deployment-deadline-seconds',
+    description: 'how long a deployment may run before it ends failed (or interrupted, when its server is unreachable)',
+    defaultText: '900',
+    fallback: () => 900,
+    parse: integer(10, 24 * 60 * 60),
+  },
   dataDir: {
     env: 'BERTH_DATA_DIR',
     flag: 'data-dir',

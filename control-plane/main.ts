@@ -9,6 +9,7 @@ import { type ControlPlaneConfig, sanitizeControlPlaneConfig } from './config.js
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate, openOrm } from './db/orm.js';
 import { createLocalAgentProvisioner, type LocalAgentEnrollment } from './local-agent.js';
+import { createCommandService } from './modules/agent-commands/service.js';
 import { createDeploymentAgentLink, deploymentHooks } from './modules/deployments/agent-link.js';
 import { loadOrCreateAgentCa } from './pki/ca-store.js';
 import { loadKeyRing } from './secrets/key-ring.js';
@@ -68,7 +69,14 @@ export async function startControlPlane(
       unreachableAfterMs: config.unreachableAfterMs,
       agentCertificateDays: config.agentCertificateDays,
       extraServerNames: extraServerNames(config),
-      hooks: deploymentHooks(createDeploymentAgentLink({ now: () => new Date(), keyRing, log })),
+      hooks: deploymentHooks(
+        createDeploymentAgentLink({
+          now: () => new Date(),
+          keyRing,
+          log,
+          commands: createCommandService({ now: () => new Date() }),
+        }),
+      ),
     });
     let grpcPort = config.grpcPort;
     const grpcAddress = () =>

@@ -22,6 +22,8 @@ export interface DeploymentDeps {
   running: Map<string, AbortController>;
   /** Readies the engine for Berth's containers (its network); called before each deployment. */
   prepare(): Promise<void>;
+  /** Whether the desired state names this deployment as a resource's runtime (its container then stays). */
+  isDesired(deploymentId: string): boolean;
 }
 
 type Outcome =
@@ -180,12 +182,26 @@ export async function applyDeployment(payload: DeploymentApplyPayload, deps: Dep
   }
 }
 
-/** Stops a deployment that is still running here; one that already ended (or never ran here) is left as it is. */
-export function cancelDeployment(payload: DeploymentCancelPayload, deps: Pick<DeploymentDeps, 'running'>) {
+/**
+ * Stops a deployment that is still running here. One that is not running (its agent was gone when the control plane
+ * gave up on it) may have left its container: that is removed, unless the desired state names it as a runtime.
+ */
+export async function cancelDeployment(
+  payload: DeploymentCancelPayload,
+  deps: Pick<DeploymentDeps, 'running' | 'runtime' | 'isDesired'>,
+) {
   const controller = deps.running.get(payload.deploymentId);
   controller?.abort();
+  let removedContainer = false;
+  if (controller === undefined && !deps.isDesired(payload.deploymentId)) {
+    const leftover = await deps.runtime.findDeploymentContainer(payload.deploymentId);
+    if (leftover !== null) {
+      await deps.runtime.remove(leftover.id);
+      removedContainer = true;
+    }
+  }
   return {
     succeeded: true as const,
-    result: { deploymentId: payload.deploymentId, wasRunning: controller !== undefined },
+    result: { deploymentId: payload.deploymentId, wasRunning: controller !== undefined, removedContainer },
   };
 }

@@ -1,9 +1,11 @@
 import type { DeploymentApplyPayload, DeploymentCancelPayload } from '../../shared/deployment-command.js';
+import type { RuntimeControlPayload, RuntimeInspectPayload } from '../../shared/runtime-command.js';
 import type { DockerEngine } from '../docker/engine.js';
 import { applyDeployment, cancelDeployment, type DeploymentDeps } from './deployment.js';
 import { handleDockerInfo } from './docker-info.js';
 import { type HostFactsJson, handleHostFacts } from './host-facts.js';
 import { handleProxyCheck, type ProxyProbe } from './proxy-check.js';
+import { controlRuntime, inspectRuntime } from './runtime.js';
 
 /** Every command kind this agent understands; anything else is answered `unknown_command`. */
 export const commandKinds = [
@@ -12,6 +14,8 @@ export const commandKinds = [
   'proxy.check',
   'deployment.apply',
   'deployment.cancel',
+  'runtime.control',
+  'runtime.inspect',
 ] as const;
 
 /** One of {@link commandKinds}. */
@@ -61,6 +65,17 @@ export async function runCommand(kind: string, payload: unknown, deps: HandlerDe
       return { succeeded: true, result: await handleDockerInfo(deps) };
     case 'proxy.check':
       return { succeeded: true, result: await handleProxyCheck(deps.proxyAdminUrl, deps.proxyProbe) };
+    case 'runtime.control':
+    case 'runtime.inspect': {
+      if (deps.deployments === undefined) {
+        return { succeeded: false, errorCode: 'unsupported', errorMessage: 'this agent runs no containers' };
+      }
+      if (typeof (payload as { deploymentId?: unknown } | undefined)?.deploymentId !== 'string')
+        return invalidPayload(kind);
+      return kind === 'runtime.control'
+        ? controlRuntime(payload as RuntimeControlPayload, deps.deployments)
+        : inspectRuntime(payload as RuntimeInspectPayload, deps.deployments);
+    }
     case 'deployment.apply':
     case 'deployment.cancel': {
       if (deps.deployments === undefined) {

@@ -21,6 +21,8 @@ export interface AgentLinkHooks {
   ): Promise<void>;
   /** A command's outcome was stored (succeeded or failed). */
   onCommandCompleted?(em: EntityManager, commandId: string): Promise<void>;
+  /** The server's current desired state; sent after the Welcome and again whenever its version grows. */
+  desiredState?(em: EntityManager, serverId: string): Promise<{ version: number; document: unknown } | null>;
   /** Runs with the gateway's sweeps, about once a second. */
   onSweep?(em: EntityManager): Promise<unknown>;
 }

@@ -7,6 +7,7 @@ import {
   type AgentMessage,
   type ControlMessage,
   ControlMessageSchema,
+  DesiredStateSchema,
   HeartbeatAckSchema,
   type Hello,
   RevokedSchema,
@@ -71,6 +72,7 @@ export class AgentSession {
   private deliveryQueued = false;
   // Sent on this stream and not answered: a later NOTIFY must not send them twice on the same stream.
   private readonly sentCommands = new Set<string>();
+  private sentDesiredVersion = -1;
   private readonly log: Logger;
   private resolveDone: () => void = () => undefined;
 
@@ -257,7 +259,20 @@ export class AgentSession {
     await this.deliverCommands(em);
   }
 
+  // The agent ignores a version it already has, so a resend after a reconnect is harmless.
+  private async deliverDesiredState(em: EntityManager): Promise<void> {
+    const state = await this.host.hooks.desiredState?.(em, this.serverId);
+    if (!state || state.version <= this.sentDesiredVersion || this.phase !== 'open') return;
+    this.sentDesiredVersion = state.version;
+    const documentJson = new TextEncoder().encode(JSON.stringify(state.document));
+    this.send({
+      case: 'desiredState',
+      value: create(DesiredStateSchema, { version: BigInt(state.version), documentJson }),
+    });
+  }
+
   private async deliverCommands(em: EntityManager): Promise<void> {
+    await this.deliverDesiredState(em);
     const commands = await claimCommandsToSend(
       em,
       this.serverId,

@@ -6,6 +6,7 @@ import { Environment } from '../modules/environments/entity.js';
 import { Membership, Organization, User } from '../modules/identity/entity.js';
 import { Project } from '../modules/projects/entity.js';
 import { Resource } from '../modules/resources/entity.js';
+import { ServerDesiredState } from '../modules/runtime/entity.js';
 import { AgentEnrollment, Server } from '../modules/servers/entity.js';
 import { LoginFailure, Session } from '../modules/sessions/entity.js';
 import { CertificateAuthorityRecord } from '../pki/entity.js';
@@ -28,5 +29,6 @@ export const entities = [
   Server,
   AgentEnrollment,
   AgentCommand,
+  ServerDesiredState,
   CertificateAuthorityRecord,
 ];

@@ -3,6 +3,7 @@ import { Migration20261123150145DeployTokens } from './migrations/Migration20261
 import { Migration20261123151129AgentLink } from './migrations/Migration20261123151129AgentLink.js';
 import { Migration20261123170657EnvironmentsResources } from './migrations/Migration20261123170657EnvironmentsResources.js';
 import { Migration20261123172235Deployments } from './migrations/Migration20261123172235Deployments.js';
+import { Migration20261123180827DesiredState } from './migrations/Migration20261123180827DesiredState.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -14,4 +15,5 @@ export const migrations = [
   { name: 'Migration20261123151129AgentLink', class: Migration20261123151129AgentLink },
   { name: 'Migration20261123170657EnvironmentsResources', class: Migration20261123170657EnvironmentsResources },
   { name: 'Migration20261123172235Deployments', class: Migration20261123172235Deployments },
+  { name: 'Migration20261123180827DesiredState', class: Migration20261123180827DesiredState },
 ];

@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateRequest, generateKeyPair } from '../../shared/pki.js';
 import { buildTestApp, type TestApp } from '../helpers/build-test-app.js';
+import { type DeployFixture, startDeployFixture } from '../helpers/deploy-fixture.js';
 
 /** One endpoint of seed 001, as copied into the fixture. */
 interface SeedEndpoint {
@@ -92,6 +93,7 @@ const emptyByNature = new Set([
   'detectedScripts',
   'blockedReasonCodes',
   'sectionErrors',
+  'sourceErrors',
 ]);
 
 /** Sections that are null, truthfully, until the module that fills them exists (deployments, routes, auto-deploy). */
@@ -101,6 +103,11 @@ const nullUntilLaterModules = new Set([
   '$.latestDeployment',
   '$.items[0].latestRuntimeControl',
   '$.items[0].accessSummary',
+  // A deployment that succeeded has no error to show.
+  '$.latestDeployment.lastError',
+  // Route intents and access-failure evidence come with the edge-proxy work.
+  '$.publicAccess.routeIntentStatus',
+  '$.publicAccess.latestAccessFailure',
 ]);
 
 let t: TestApp;
@@ -128,7 +135,76 @@ beforeAll(async () => {
     ),
   );
 });
-afterAll(async () => t?.close());
+afterAll(async () => {
+  await agentLink?.close();
+  await t?.close();
+});
+
+let agentLink: DeployFixture | undefined;
+const utf8 = new TextDecoder();
+
+/**
+ * A resource deployed through the real agent link to a fake agent, which answers the deployment and the runtime
+ * commands the way the real agent does (its shapes are in shared/), so runtime controls and health have a runtime.
+ */
+async function deployedResource(): Promise<string> {
+  agentLink ??= await startDeployFixture({ t, token });
+  const { serverId } = await agentLink.connectServer(async (command) => {
+    const payload = JSON.parse(utf8.decode(command.payloadJson));
+    if (command.kind === 'deployment.apply') {
+      return {
+        succeeded: true,
+        result: {
+          containerId: 'c',
+          containerName: 'berth-web-1',
+          accessUrl: 'http://127.0.0.1:20001',
+          listenPort: 20001,
+          trafficSwitch: 'caddy',
+          replacedDeploymentIds: [],
+        },
+      };
+    }
+    if (command.kind === 'runtime.control') {
+      return {
+        succeeded: true,
+        result: {
+          runtimeState: payload.operation === 'stop' ? 'stopped' : 'running',
+          containerName: 'berth-web-1',
+          accessUrl: null,
+        },
+      };
+    }
+    if (command.kind === 'runtime.inspect') {
+      const observedAt = new Date().toISOString();
+      return {
+        succeeded: true,
+        result: {
+          observedAt,
+          container: {
+            name: 'berth-web-1',
+            state: 'running',
+            running: true,
+            exitCode: null,
+            startedAt: observedAt,
+            restartCount: 0,
+          },
+          route: { listenPort: 20001, upstreamPort: 32768 },
+          probe: { ok: true, detail: 'GET / answered 200', durationMs: 3 },
+        },
+      };
+    }
+    return { succeeded: true, result: {} };
+  });
+  const ids = await agentLink.createResource();
+  const created = await t.request({ method: 'POST', url: '/deployments', token, json: { ...ids, serverId } });
+  expect(created.statusCode, created.body).toBe(201);
+  for (let i = 0; i < 100; i++) {
+    const shown = (await t.request({ method: 'GET', url: `/deployments/${created.json().id}`, token })).json();
+    if (shown.deployment.status === 'succeeded') return ids.resourceId;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the deployment did not succeed');
+}
 
 async function logIn(): Promise<{ token: string; sessionId: string }> {
   const res = await t.request({
@@ -611,6 +687,17 @@ const scenarios: Record<string, Scenario> = {
   'POST /resources/{resourceId}/redeploy': async () => {
     const { resourceId } = await createDeployment('succeeded');
     return t.request({ method: 'POST', url: `/resources/${resourceId}/redeploy`, token, json: {} });
+  },
+  'POST /resources/{resourceId}/runtime/stop': async () =>
+    t.request({ method: 'POST', url: `/resources/${await deployedResource()}/runtime/stop`, token, json: {} }),
+  'POST /resources/{resourceId}/runtime/start': async () =>
+    t.request({ method: 'POST', url: `/resources/${await deployedResource()}/runtime/start`, token, json: {} }),
+  'POST /resources/{resourceId}/runtime/restart': async () =>
+    t.request({ method: 'POST', url: `/resources/${await deployedResource()}/runtime/restart`, token, json: {} }),
+  'GET /resources/{resourceId}/health': async () => {
+    const resourceId = await deployedResource();
+    await t.request({ method: 'POST', url: `/resources/${resourceId}/runtime/restart`, token, json: {} });
+    return t.request({ method: 'GET', url: `/resources/${resourceId}/health?mode=live`, token });
   },
   'GET /deploy-tokens': async () => {
     await createDeployToken();

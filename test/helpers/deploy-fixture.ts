@@ -1,4 +1,5 @@
 import { createAgentGateway } from '../../control-plane/agent-gateway/gateway.js';
+import { createCommandService } from '../../control-plane/modules/agent-commands/service.js';
 import { createDeploymentAgentLink, deploymentHooks } from '../../control-plane/modules/deployments/agent-link.js';
 import { loadOrCreateAgentCa } from '../../control-plane/pki/ca-store.js';
 import type { Command } from '../../shared/gen/berth/agent/v1/agent_pb.js';
@@ -21,9 +22,9 @@ export interface DeployFixture {
 }
 
 /** Starts the fixture; the gateway shares the test app's database and key ring, as in `berth control-plane`. */
-export async function startDeployFixture(): Promise<DeployFixture> {
-  const t = await buildTestApp();
-  const { token } = await t.bootstrap();
+export async function startDeployFixture(existing?: { t: TestApp; token: string }): Promise<DeployFixture> {
+  const t = existing?.t ?? (await buildTestApp());
+  const token = existing?.token ?? (await t.bootstrap()).token;
   const log = t.app.log as never;
   const caPem = (await t.request({ method: 'GET', url: '/agent/ca' })).json().caCertificatePem as string;
   const gateway = createAgentGateway({
@@ -36,7 +37,14 @@ export async function startDeployFixture(): Promise<DeployFixture> {
     heartbeatIntervalMs: 200,
     unreachableAfterMs: 3000,
     agentCertificateDays: 7,
-    hooks: deploymentHooks(createDeploymentAgentLink({ now: () => new Date(), keyRing: t.keyRing, log })),
+    hooks: deploymentHooks(
+      createDeploymentAgentLink({
+        now: () => new Date(),
+        keyRing: t.keyRing,
+        log,
+        commands: createCommandService({ now: () => new Date() }),
+      }),
+    ),
   });
   const { port } = await gateway.start();
   const agents: FakeAgent[] = [];
@@ -97,7 +105,8 @@ export async function startDeployFixture(): Promise<DeployFixture> {
     async close() {
       for (const agent of agents) await agent.dispose().catch(() => undefined);
       await gateway.stop();
-      await t.close();
+      // A test app handed in is its owner's to close.
+      if (existing === undefined) await t.close();
     },
   };
 }

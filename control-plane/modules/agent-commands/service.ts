@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
+import { knexOf } from '../../db/knex.js';
 import { AgentCommand } from './entity.js';
 
 /** The channel on which a queued command is announced (payload: the server id), so whichever replica holds the agent's session sends it. */
@@ -46,7 +47,9 @@ export function createCommandService({ now, pollIntervalMs = 50 }: CommandServic
         sendCount: 0,
       });
       await em.flush();
-      await em.getConnection().execute('select pg_notify(?, ?)', [commandsChannel, serverId]);
+      // On the caller's transaction when there is one: the notification then goes out when the command is committed
+      // (sent earlier, on another connection, the listener would find nothing and wait for the next sweep).
+      await knexOf(em).raw('select pg_notify(?, ?)', [commandsChannel, serverId]);
       return command;
     },
 

@@ -6,10 +6,14 @@ import {
   deploymentProgressEvent,
 } from '../../../shared/deployment-command.js';
 import type { Logger } from '../../../shared/logger.js';
+import { runtimeDriftEvent } from '../../../shared/runtime-command.js';
 import type { Clock } from '../../../shared/time.js';
 import type { AgentLinkHooks } from '../../agent-gateway/hooks.js';
+import { knexOf } from '../../db/knex.js';
 import type { KeyRing } from '../../secrets/key-ring.js';
 import { AgentCommand } from '../agent-commands/entity.js';
+import type { CommandService } from '../agent-commands/service.js';
+import { desiredStateOf, setDesiredRuntime } from '../runtime/desired-state.js';
 import { activeStatuses, Deployment, terminalStatuses } from './entity.js';
 import { appendEvent, appendLogLines, finish } from './events.js';
 
@@ -25,6 +29,8 @@ export interface DeploymentAgentLinkOptions {
   now: Clock;
   keyRing: KeyRing;
   log: Logger;
+  /** Queues the clean-up of a deployment given up on, for when its agent is back. */
+  commands: Pick<CommandService, 'enqueue'>;
 }
 
 const maxLogLine = 8_000;
@@ -34,7 +40,7 @@ const maxLogLine = 8_000;
  * sealed environment is opened), turns agent events into deployment events and log lines (secret values masked),
  * ends deployments when their command ends, and ends the ones whose deadline passed.
  */
-export function createDeploymentAgentLink({ now, keyRing, log }: DeploymentAgentLinkOptions) {
+export function createDeploymentAgentLink({ now, keyRing, log, commands }: DeploymentAgentLinkOptions) {
   /** Values of the deployment's secrets, for masking its log lines. */
   function secretValuesOf(deployment: Deployment): string[] {
     const secretKeys = new Set(
@@ -119,6 +125,25 @@ export function createDeploymentAgentLink({ now, keyRing, log }: DeploymentAgent
             masked,
           },
         ]);
+      } else if (event.kind === runtimeDriftEvent) {
+        // Drift shows in the deployment's events (and so in the resource's health), on the deployment it concerns.
+        const deployment = await deploymentOf(em, serverId, a['deploymentId']);
+        if (deployment === null) return;
+        log.warn({ serverId, deploymentId: deployment.id, drift: a['drift'], action: a['action'] }, 'runtime drift');
+        const summary = a['message'] ?? `drift: ${a['drift']}`;
+        await appendEvent(
+          em,
+          deployment.id,
+          {
+            eventType: 'runtime-drift',
+            phase: 'runtime',
+            status: deployment.status,
+            summary,
+            source: 'docker',
+            emittedAt: event.observedAt,
+          },
+          now(),
+        );
       } else {
         log.info(
           { serverId, kind: event.kind, observedAt: event.observedAt.toISOString(), attributes: a },
@@ -139,9 +164,17 @@ export function createDeploymentAgentLink({ now, keyRing, log }: DeploymentAgent
         deployment.containerName = result.containerName ?? null;
         const where = result.accessUrl ? ` It answers at ${result.accessUrl}.` : '';
         await finish(em, deployment, 'succeeded', { message: `The new container is healthy and serving.${where}` }, at);
+        const spec = deployment.snapshot.spec;
+        const runtime = {
+          resourceId: deployment.resource.id,
+          deploymentId: deployment.id,
+          internalPort: spec.internalPort,
+          preferredListenPort: spec.preferredListenPort,
+          health: spec.health,
+        };
+        await setDesiredRuntime(em, deployment.server.id, { ...runtime, state: 'running' }, at);
         if (deployment.rollbackOfDeploymentId) {
-          await em
-            .getKnex()('deployments')
+          await knexOf(em)('deployments')
             .where({ id: deployment.rollbackOfDeploymentId })
             .whereIn('status', ['succeeded', 'failed'])
             .update({ status: 'rolled-back', updated_at: at });
@@ -202,6 +235,14 @@ export function createDeploymentAgentLink({ now, keyRing, log }: DeploymentAgent
           },
           at,
         );
+        // When the agent is back it stops the attempt if it still runs, and removes a container it left behind.
+        await commands.enqueue(
+          em,
+          deployment.server.id,
+          'deployment.cancel',
+          { deploymentId: deployment.id },
+          7 * 24 * 3600_000,
+        );
       }
       return ended.size;
     },
@@ -218,5 +259,6 @@ export function deploymentHooks(link: DeploymentAgentLink): AgentLinkHooks {
     onEvent: (em, serverId, event) => link.onAgentEvent(em, serverId, event),
     onCommandCompleted: (em, commandId) => link.onCommandCompleted(em, commandId),
     onSweep: (em) => link.sweep(em),
+    desiredState: (em, serverId) => desiredStateOf(em, serverId),
   };
 }

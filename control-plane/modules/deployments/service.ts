@@ -4,6 +4,7 @@ import type { DeploymentApplyPayload, DeploymentCancelPayload } from '../../../s
 import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
+import { knexOf } from '../../db/knex.js';
 import type { KeyRing } from '../../secrets/key-ring.js';
 import type { CommandService } from '../agent-commands/service.js';
 import type { ConfigurationService } from '../configuration/service.js';
@@ -281,7 +282,7 @@ export function createDeploymentService(options: DeploymentServiceOptions) {
         const at = now();
         // A command still queued is withdrawn: the agent never sees it.
         const withdrawn = locked.commandId
-          ? await tx.getKnex()('agent_commands').where({ id: locked.commandId, state: 'queued' }).update({
+          ? await knexOf(tx)('agent_commands').where({ id: locked.commandId, state: 'queued' }).update({
               state: 'expired',
               completed_at: at,
               error_code: 'canceled',

@@ -1,8 +1,9 @@
 import Dockerode from 'dockerode';
+import pg from 'pg';
 import { expect } from 'vitest';
 import { type PrivateCaddy, startCaddy } from '../../helpers/caddy.js';
 import { buildTestImages, type TestImages } from '../../helpers/images.js';
-import { FaultRig } from '../agent/faults-rig.js';
+import { FaultRig, seconds } from '../agent/faults-rig.js';
 import { eventually } from '../agent/processes.js';
 
 /** A deployment's status as `GET /deployments/{id}` shows it. */
@@ -12,6 +13,15 @@ export interface DeploymentView {
   accessUrl: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+}
+
+/** One envelope of `GET /deployments/{id}/events`, as the interruption tests read it. */
+export interface DeploymentEventView {
+  sequence: number;
+  eventType: string;
+  emittedAt: string;
+  status: string;
+  summary: string;
 }
 
 /**
@@ -25,10 +35,12 @@ export class DeployRig extends FaultRig {
   projectId = '';
   environmentId = '';
   resourceId = '';
+  /** Settings added to the control plane from its next boot on (see {@link restartControlPlane}). */
+  private cpOverrides: Record<string, string> = {};
 
   override async start(): Promise<void> {
     this.caddy = await startCaddy();
-    this.agentEnv = { BERTH_CADDY_ADMIN_URL: this.caddy.adminUrl };
+    this.agentEnv = { BERTH_CADDY_ADMIN_URL: this.caddy.adminUrl, BERTH_RECONCILE_SECONDS: '2' };
     await super.start();
     this.docker = new Dockerode({ socketPath: this.dockerd!.socketPath });
     this.images = await buildTestImages(this.docker);
@@ -123,5 +135,82 @@ export class DeployRig extends FaultRig {
     const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
     expect(res.status).toBe(200);
     return (await res.text()).trim();
+  }
+
+  override async bootControlPlane(): Promise<void> {
+    // The fault rig keeps its settings private; the overrides go on top of them for this boot and the next ones.
+    Object.assign(Reflect.get(this, 'cpEnv') as Record<string, string>, this.cpOverrides);
+    await super.bootControlPlane();
+  }
+
+  /**
+   * Stops the control plane gracefully (SIGTERM, exit code 0) and starts it again on the same data folder, database
+   * and ports; `overrides` replace the settings added by an earlier restart (`{}` goes back to the rig's own).
+   */
+  async restartControlPlane(overrides: Record<string, string> = {}): Promise<void> {
+    const stopping = Date.now();
+    expect(await this.cp!.stop('SIGTERM')).toBe(0);
+    const stopped = seconds(stopping);
+    const booting = Date.now();
+    const env = Reflect.get(this, 'cpEnv') as Record<string, string>;
+    for (const key of Object.keys(this.cpOverrides)) delete env[key];
+    this.cpOverrides = overrides;
+    await this.bootControlPlane();
+    this.timings[`control plane restart ${this.cpRuns.length - 1}`] =
+      `stopped in ${stopped}, then ready in ${seconds(booting)}`;
+  }
+
+  /** Replaces the resource's health policy (an HTTP check of `/healthz`). */
+  async setHealthCheck(policy: { retries: number; startPeriodSeconds?: number }): Promise<void> {
+    await this.api.expect(200, 'POST', `/resources/${this.resourceId}/health-policy`, {
+      healthCheck: { http: { path: '/healthz' }, intervalSeconds: 1, timeoutSeconds: 1, ...policy },
+    });
+  }
+
+  /** Every event of a deployment, oldest first. */
+  async deploymentEvents(id: string): Promise<DeploymentEventView[]> {
+    const list = await this.api.expect<{ envelopes: Array<{ event: DeploymentEventView }> }>(
+      200,
+      'GET',
+      `/deployments/${id}/events?historyLimit=200`,
+    );
+    return list.envelopes.map((e) => e.event);
+  }
+
+  /** The `deployment.apply` command of a deployment, as `agent_commands` holds it (the API does not show it). */
+  async applyCommand(id: string): Promise<{ id: string; state: string; sendCount: number; errorCode: string | null }> {
+    const client = new pg.Client({ connectionString: this.db!.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ id: string; state: string; send_count: number; error_code: string | null }>(
+        'select c.id, c.state, c.send_count, c.error_code from deployments d join agent_commands c on c.id = d.command_id where d.id = $1',
+        [id],
+      );
+      expect(rows, `the command of ${id}`).toHaveLength(1);
+      const [row] = rows;
+      return { id: row!.id, state: row!.state, sendCount: row!.send_count, errorCode: row!.error_code };
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Waits until the control plane has recorded the deployment's event `eventType`. */
+  async recorded(id: string, eventType: string, timeoutMs = 30_000): Promise<DeploymentEventView> {
+    return eventually(
+      `${id} records ${eventType}`,
+      async () => (await this.deploymentEvents(id)).find((e) => e.eventType === eventType),
+      timeoutMs,
+      100,
+    );
+  }
+
+  /** Waits until the deployment's own container is running on the engine. */
+  async containerRuns(id: string, timeoutMs = 30_000): Promise<void> {
+    await eventually(
+      `the container of ${id} runs`,
+      async () => (await this.containers()).some((c) => c.deploymentId === id && c.state === 'running') || undefined,
+      timeoutMs,
+      100,
+    );
   }
 }

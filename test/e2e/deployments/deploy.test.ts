@@ -234,4 +234,88 @@ describe('deployments on a real Docker engine, through the real agent and Caddy'
     expect(await rig.containers()).toEqual([{ deploymentId: id, state: 'running' }]);
     expect(await rig.answer(appUrl)).toBe('v2');
   });
+
+  it('stops, starts and restarts the runtime without a new deployment, and health shows each state', {
+    timeout: 90_000,
+  }, async () => {
+    const healthy = await rig.api.expect<{ overall: string; runtime: { lifecycle: string }; checks: unknown[] }>(
+      200,
+      'GET',
+      `/resources/${rig.resourceId}/health`,
+    );
+    expect(healthy).toMatchObject({ overall: 'healthy', runtime: { lifecycle: 'running' } });
+    expect(healthy.checks).toEqual([expect.objectContaining({ status: 'passed' })]);
+    const stop = await rig.api.expect<{ status: string; runtimeState: string }>(
+      200,
+      'POST',
+      `/resources/${rig.resourceId}/runtime/stop`,
+      {},
+    );
+    expect(stop).toMatchObject({ status: 'succeeded', runtimeState: 'stopped' });
+    await expect(fetch(appUrl, { signal: AbortSignal.timeout(3000) }).then((r) => r.status)).resolves.not.toBe(200);
+    const stopped = await rig.api.expect<{ overall: string; runtime: { lifecycle: string } }>(
+      200,
+      'GET',
+      `/resources/${rig.resourceId}/health`,
+    );
+    expect(stopped).toMatchObject({ overall: 'unhealthy', runtime: { lifecycle: 'stopped' } });
+    // The stop is desired state: the agent's reconciliation (every 2 s here) does not start it again.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await rig.containers()).map((c) => c.state)).toEqual(['exited']);
+    const start = await rig.api.expect<{ status: string; runtimeState: string }>(
+      200,
+      'POST',
+      `/resources/${rig.resourceId}/runtime/start`,
+      {},
+    );
+    expect(start, JSON.stringify(start)).toMatchObject({ status: 'succeeded', runtimeState: 'running' });
+    expect(await rig.answer(appUrl)).toBe('v2');
+    const restart = await rig.api.expect<{ status: string }>(
+      200,
+      'POST',
+      `/resources/${rig.resourceId}/runtime/restart`,
+      {},
+    );
+    expect(restart.status).toBe('succeeded');
+    expect(await rig.answer(appUrl)).toBe('v2');
+  });
+
+  it('a container stopped by hand is started again and the drift shows in the events and the health', {
+    timeout: 90_000,
+  }, async () => {
+    const [running] = await rig.docker.listContainers({ filters: { label: ['berth.managed=true'] } });
+    const deploymentId = running!.Labels['berth.deployment']!;
+    await rig.docker.getContainer(running!.Id).stop({ t: 1 });
+    await eventually(
+      'the agent starts it again',
+      async () => ((await rig.docker.getContainer(running!.Id).inspect()).State.Running ? true : undefined),
+      30_000,
+      200,
+    );
+    // Its port changed with the start: the listener follows it a moment later.
+    const body = await eventually(
+      'the app answers again',
+      async () => {
+        const res = await fetch(appUrl, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        return res?.status === 200 ? (await res.text()).trim() : undefined;
+      },
+      10_000,
+      100,
+    );
+    expect(body).toBe('v2');
+    const events = await rig.api.expect<{ envelopes: Array<{ event: { eventType: string; summary: string } }> }>(
+      200,
+      'GET',
+      `/deployments/${deploymentId}/events`,
+    );
+    expect(events.envelopes.map((e) => e.event)).toContainEqual(
+      expect.objectContaining({ eventType: 'runtime-drift', summary: expect.stringContaining('stopped') }),
+    );
+    const health = await rig.api.expect<{ runtime: { reasonCode: string; message: string } }>(
+      200,
+      'GET',
+      `/resources/${rig.resourceId}/health`,
+    );
+    expect(health.runtime).toMatchObject({ reasonCode: 'runtime-drift' });
+  });
 });
