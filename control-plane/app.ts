@@ -12,6 +12,8 @@ import { nulCharactersPlugin } from './http/nul-characters.js';
 import { registerOpenApi } from './http/openapi.js';
 import { pathParamsInBodyPlugin } from './http/path-params-in-body.js';
 import { installValidators } from './http/validation.js';
+import { accessPolicyRoutes } from './modules/access-policies/routes.js';
+import { createAccessPolicyService } from './modules/access-policies/service.js';
 import { createCommandService } from './modules/agent-commands/service.js';
 import { createConfigurationService } from './modules/configuration/service.js';
 import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
@@ -36,6 +38,7 @@ import { createConnectivityService } from './modules/servers/connectivity.js';
 import { createEnrollmentService } from './modules/servers/enrollment.js';
 import { serverRoutes } from './modules/servers/routes.js';
 import { createServerService } from './modules/servers/service.js';
+import { createSshCredentialService } from './modules/servers/ssh-credentials.js';
 import { sessionRoutes } from './modules/sessions/routes.js';
 import { createSessionService } from './modules/sessions/service.js';
 import { systemRoutes } from './modules/system/routes.js';
@@ -123,6 +126,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     grpcAddress,
   });
   const connectivity = createConnectivityService({ now: clock, servers, commands });
+  const sshCredentials = createSshCredentialService({ now: clock, keyRing, servers });
+  const accessPolicies = createAccessPolicyService({ now: clock, servers });
   const deployments = createDeploymentService({
     now: clock,
     keyRing,
@@ -168,7 +173,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(deploymentRoutes, { deployments, reads: deploymentReads, hub: deploymentEvents });
   await app.register(runtimeRoutes, { runtime, health });
   await app.register(deployTokenRoutes, { deployTokens });
-  await app.register(serverRoutes, { servers, enrollment, connectivity });
+  await app.register(serverRoutes, { servers, enrollment, connectivity, credentials: sshCredentials });
+  await app.register(accessPolicyRoutes, { policies: accessPolicies });
   await app.register(agentDistributionRoutes, { ca: () => ca });
   return app;
 }

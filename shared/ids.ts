@@ -19,6 +19,8 @@ export const idPrefixes = {
   environment: 'env',
   resource: 'res',
   configEntry: 'cfg',
+  sshCredential: 'crd',
+  accessPolicy: 'dap',
   request: 'req',
 } as const;
 

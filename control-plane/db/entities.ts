@@ -1,3 +1,4 @@
+import { DefaultAccessPolicy } from '../modules/access-policies/entity.js';
 import { AgentCommand } from '../modules/agent-commands/entity.js';
 import { ConfigEntry } from '../modules/configuration/entity.js';
 import { DeployToken } from '../modules/deploy-tokens/entity.js';
@@ -7,7 +8,7 @@ import { Membership, Organization, User } from '../modules/identity/entity.js';
 import { Project } from '../modules/projects/entity.js';
 import { Resource } from '../modules/resources/entity.js';
 import { ServerDesiredState } from '../modules/runtime/entity.js';
-import { AgentEnrollment, Server } from '../modules/servers/entity.js';
+import { AgentEnrollment, Server, SshCredential } from '../modules/servers/entity.js';
 import { LoginFailure, Session } from '../modules/sessions/entity.js';
 import { CertificateAuthorityRecord } from '../pki/entity.js';
 
@@ -28,6 +29,8 @@ export const entities = [
   DeployToken,
   Server,
   AgentEnrollment,
+  SshCredential,
+  DefaultAccessPolicy,
   AgentCommand,
   ServerDesiredState,
   CertificateAuthorityRecord,

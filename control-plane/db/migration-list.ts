@@ -4,6 +4,8 @@ import { Migration20261123151129AgentLink } from './migrations/Migration20261123
 import { Migration20261123170657EnvironmentsResources } from './migrations/Migration20261123170657EnvironmentsResources.js';
 import { Migration20261123172235Deployments } from './migrations/Migration20261123172235Deployments.js';
 import { Migration20261123180827DesiredState } from './migrations/Migration20261123180827DesiredState.js';
+import { Migration20261123184412SshCredentials } from './migrations/Migration20261123184412SshCredentials.js';
+import { Migration20261123184432DefaultAccessPolicies } from './migrations/Migration20261123184432DefaultAccessPolicies.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -16,4 +18,6 @@ export const migrations = [
   { name: 'Migration20261123170657EnvironmentsResources', class: Migration20261123170657EnvironmentsResources },
   { name: 'Migration20261123172235Deployments', class: Migration20261123172235Deployments },
   { name: 'Migration20261123180827DesiredState', class: Migration20261123180827DesiredState },
+  { name: 'Migration20261123184412SshCredentials', class: Migration20261123184412SshCredentials },
+  { name: 'Migration20261123184432DefaultAccessPolicies', class: Migration20261123184432DefaultAccessPolicies },
 ];

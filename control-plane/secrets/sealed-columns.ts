@@ -15,4 +15,8 @@ export const sealedColumns: readonly SealedColumn[] = [
   { table: 'certificate_authorities', column: 'sealed_private_key', idColumn: 'id' },
   { table: 'config_entries', column: 'sealed_value', idColumn: 'id' },
   { table: 'deployments', column: 'sealed_env', idColumn: 'id' },
+  { table: 'servers', column: 'sealed_ssh_private_key', idColumn: 'id' },
+  { table: 'servers', column: 'sealed_ssh_passphrase', idColumn: 'id' },
+  { table: 'ssh_credentials', column: 'sealed_private_key', idColumn: 'id' },
+  { table: 'ssh_credentials', column: 'sealed_passphrase', idColumn: 'id' },
 ];

@@ -94,6 +94,8 @@ const emptyByNature = new Set([
   'blockedReasonCodes',
   'sectionErrors',
   'sourceErrors',
+  // Berth's admission rules have no override: a blocked deployment is fixed, never forced.
+  'overridePath',
 ]);
 
 /** Sections that are null, truthfully, until the module that fills them exists (deployments, routes, auto-deploy). */
@@ -108,6 +110,8 @@ const nullUntilLaterModules = new Set([
   // Route intents and access-failure evidence come with the edge-proxy work.
   '$.publicAccess.routeIntentStatus',
   '$.publicAccess.latestAccessFailure',
+  // A prebuilt image is not built, so a plan selects no buildpack until source builds exist.
+  '$.buildpack',
 ]);
 
 let t: TestApp;
@@ -403,6 +407,39 @@ async function createDeployment(status?: 'succeeded' | 'failed'): Promise<{ id: 
   return { id, resourceId };
 }
 
+let sshCredentialCounter = 0;
+
+/** A stored SSH credential; `inUse` has a server reference it, so its usage lists have an item. */
+async function createSshCredential(options: { inUse?: boolean } = {}): Promise<string> {
+  sshCredentialCounter += 1;
+  const { pemKey } = await import('../helpers/ssh-keys.js');
+  const { privateKey, publicKey } = pemKey();
+  const res = await t.request({
+    method: 'POST',
+    url: '/credentials/ssh',
+    token,
+    json: {
+      name: `contract-key-${sshCredentialCounter}`,
+      kind: 'ssh-private-key',
+      username: 'deploy',
+      privateKey,
+      publicKey,
+    },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const id: string = res.json().id;
+  if (options.inUse) {
+    const used = await t.request({
+      method: 'POST',
+      url: `/servers/${await createServer()}/credentials`,
+      token,
+      json: { credential: { kind: 'stored-ssh-private-key', credentialId: id } },
+    });
+    expect(used.statusCode, used.body).toBe(200);
+  }
+  return id;
+}
+
 const organization = (): string => firstAdmin.json().organizationId;
 const confirmToken = (tokenId: string) => ({ organizationId: organization(), confirmation: { tokenId } });
 
@@ -684,6 +721,37 @@ const scenarios: Record<string, Scenario> = {
       json: { rollbackCandidateDeploymentId: earlier.id },
     });
   },
+  'GET /deployments/plan': async () => {
+    // A deployment under way blocks the plan and a source without a version tag draws a warning, so the plan's
+    // reason lists have items to compare.
+    const { id, resourceId } = await createDeployment();
+    const d = (await t.request({ method: 'GET', url: `/deployments/${id}`, token })).json().deployment;
+    const source = await t.request({
+      method: 'POST',
+      url: `/resources/${resourceId}/source`,
+      token,
+      json: { source: { kind: 'docker-image', locator: 'busybox' } },
+    });
+    expect(source.statusCode, source.body).toBe(200);
+    const ids = { projectId: d.projectId, environmentId: d.environmentId, resourceId, serverId: d.serverId };
+    return t.request({ method: 'GET', url: `/deployments/plan?${new URLSearchParams(ids)}`, token });
+  },
+  'GET /deployments/{deploymentId}/recovery-readiness': async () => {
+    const earlier = await createDeployment('succeeded');
+    // A later deployment of the same resource that failed: retryable, with the earlier one to roll back to.
+    const later = await t.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ id: string }[]>(
+        "insert into deployments (id, organization_id, project_id, environment_id, resource_id, server_id, status, trigger_kind, snapshot, sealed_env, created_at, deadline_at, updated_at, finished_at) select 'dep-contract-later-' || substr(md5(random()::text), 1, 8), organization_id, project_id, environment_id, resource_id, server_id, 'failed', 'create', snapshot, sealed_env, now() + interval '1 second', deadline_at, now(), now() from deployments where id = ? returning id",
+        [earlier.id],
+      );
+    return t.request({ method: 'GET', url: `/deployments/${later[0]!.id}/recovery-readiness`, token });
+  },
+  'POST /deployments/{deploymentId}/archive': async () => {
+    const { id } = await createDeployment('failed');
+    return t.request({ method: 'POST', url: `/deployments/${id}/archive`, token, json: { confirm: id } });
+  },
   'POST /resources/{resourceId}/redeploy': async () => {
     const { resourceId } = await createDeployment('succeeded');
     return t.request({ method: 'POST', url: `/resources/${resourceId}/redeploy`, token, json: {} });
@@ -756,6 +824,84 @@ const scenarios: Record<string, Scenario> = {
       token,
       json: { server: { host: '127.0.0.1', providerKey: 'generic-ssh' } },
     }),
+  // Stored SSH credentials (kept for later use) and default access policies.
+  'GET /credentials/ssh': async () => {
+    await createSshCredential();
+    return t.request({ method: 'GET', url: '/credentials/ssh?limit=5', token });
+  },
+  'POST /credentials/ssh': async () => {
+    const { pemKey } = await import('../helpers/ssh-keys.js');
+    return t.request({
+      method: 'POST',
+      url: '/credentials/ssh',
+      token,
+      json: { name: 'seed-create-key', kind: 'ssh-private-key', privateKey: pemKey().privateKey },
+    });
+  },
+  'GET /credentials/ssh/{credentialId}': async () =>
+    t.request({
+      method: 'GET',
+      url: `/credentials/ssh/${await createSshCredential({ inUse: true })}?includeUsage=true`,
+      token,
+    }),
+  'DELETE /credentials/ssh/{credentialId}': async () => {
+    const id = await createSshCredential();
+    return t.request({
+      method: 'DELETE',
+      url: `/credentials/ssh/${id}`,
+      token,
+      json: { confirmation: { credentialId: id } },
+    });
+  },
+  'POST /credentials/ssh/{credentialId}/rotate': async () => {
+    const id = await createSshCredential({ inUse: true });
+    const { pemKey } = await import('../helpers/ssh-keys.js');
+    return t.request({
+      method: 'POST',
+      url: `/credentials/ssh/${id}/rotate`,
+      token,
+      json: { privateKey: pemKey().privateKey, confirmation: { credentialId: id, acknowledgeServerUsage: true } },
+    });
+  },
+  'GET /default-access-domain-policies': async () => {
+    const serverId = await createServer();
+    const set = await t.request({
+      method: 'POST',
+      url: '/default-access-domain-policies',
+      token,
+      json: {
+        scope: { kind: 'deployment-target', serverId },
+        mode: 'custom-template',
+        templateRef: 't',
+        providerKey: 'sslip',
+      },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    return t.request({ method: 'GET', url: '/default-access-domain-policies', token });
+  },
+  'POST /default-access-domain-policies': () =>
+    t.request({
+      method: 'POST',
+      url: '/default-access-domain-policies',
+      token,
+      json: { scope: { kind: 'system' }, mode: 'disabled' },
+    }),
+  'GET /default-access-domain-policies/show': async () => {
+    const serverId = await createServer();
+    const scope = { kind: 'deployment-target', serverId };
+    const set = await t.request({
+      method: 'POST',
+      url: '/default-access-domain-policies',
+      token,
+      json: { scope, mode: 'provider', providerKey: 'sslip' },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    return t.request({
+      method: 'GET',
+      url: `/default-access-domain-policies/show?scopeKind=deployment-target&serverId=${serverId}`,
+      token,
+    });
+  },
 };
 
 /**

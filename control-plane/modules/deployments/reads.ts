@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { AppError } from '../../../shared/errors.js';
 import type { Clock } from '../../../shared/time.js';
 import { Environment } from '../environments/entity.js';
 import type { Caller } from '../identity/auth-context.js';
@@ -6,8 +7,9 @@ import { inScope } from '../identity/token-scope.js';
 import { Project } from '../projects/entity.js';
 import { Resource } from '../resources/entity.js';
 import { Server } from '../servers/entity.js';
-import { Deployment, DeploymentLogLine, type DeploymentStatus, terminalStatuses } from './entity.js';
+import { Deployment, DeploymentLogLine, type DeploymentStatus } from './entity.js';
 import { logLines } from './events.js';
+import { assessRecovery, recoverySummaryOf, toRecoveryReadiness } from './recovery.js';
 import type { DeploymentService } from './service.js';
 
 /** Filters of the deployment list and count. */
@@ -138,13 +140,7 @@ export function createDeploymentReads({ now, deployments }: { now: Clock; deploy
         { deployment: d.id, level: 'error' },
         { orderBy: { id: 'desc' } },
       );
-      const ended = terminalStatuses.includes(d.status);
-      const earlierGood = await em.count(Deployment, {
-        resource: d.resource.id,
-        status: 'succeeded',
-        createdAt: { $lt: d.createdAt },
-      });
-      const blocked = ended ? [] : ['attempt-not-terminal'];
+      const recovery = await assessRecovery(em, d, { includeCandidates: false, maxCandidates: 1 });
       return {
         schemaVersion: 'deployments.show/v1' as const,
         deployment: toDeploymentView(d, logCount),
@@ -195,22 +191,31 @@ export function createDeploymentReads({ now, deployments }: { now: Clock; deploy
                 message: d.errorMessage ?? lastError?.message ?? '',
               }
             : null,
-        recoverySummary: {
-          source: 'deployments.recovery-readiness',
-          retryable: ended && d.status !== 'succeeded',
-          redeployable: ended,
-          rollbackReady: ended && earlierGood > 0,
-          rollbackCandidateCount: earlierGood,
-          blockedReasonCodes: blocked,
-        },
-        nextActions: ended
-          ? d.status === 'succeeded'
-            ? ['logs']
-            : ['logs', 'retry', ...(earlierGood > 0 ? ['rollback'] : [])]
+        recoverySummary: recoverySummaryOf(recovery),
+        nextActions: recovery.ended
+          ? ['logs', ...(recovery.retry.allowed ? ['retry'] : []), ...(recovery.rollback.allowed ? ['rollback'] : [])]
           : ['events', 'cancel'],
         sectionErrors: [],
         generatedAt: now().toISOString(),
       };
+    },
+
+    /** `GET /deployments/{id}/recovery-readiness`: what can be done about the deployment now, and why. */
+    async recoveryReadiness(
+      em: EntityManager,
+      auth: Caller,
+      deploymentId: string,
+      query: { resourceId?: string; includeCandidates?: boolean; maxCandidates?: number },
+    ) {
+      const d = await deployments.load(em, auth, deploymentId);
+      if (query.resourceId !== undefined && query.resourceId !== d.resource.id) {
+        throw new AppError('validation_failed', `Deployment "${d.id}" is not a deployment of "${query.resourceId}".`, {
+          field: 'resourceId',
+          hint: `Leave resourceId out, or send the deployment's own resource "${d.resource.id}".`,
+        });
+      }
+      const options = { includeCandidates: query.includeCandidates ?? true, maxCandidates: query.maxCandidates ?? 20 };
+      return toRecoveryReadiness(await assessRecovery(em, d, options), now());
     },
 
     async logs(em: EntityManager, auth: Caller, deploymentId: string) {

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { callerOf } from '../../http/request-context.js';
+import { terminalStatuses } from './entity.js';
 import { type DeploymentEventsHub, type StreamOptions, streamEvents } from './event-stream.js';
 import { eventsAfter, latestEvents, toEnvelope } from './events.js';
 import type { DeploymentReads } from './reads.js';
+import { deploymentRecoveryRoutes } from './recovery-routes.js';
 import {
   CancelResult,
   ConfirmBody,
@@ -11,6 +13,7 @@ import {
   DeploymentList,
   DeploymentParams,
   DeploymentShow,
+  DeployResult,
   EmptyBody,
   EventList,
   EventsQuery,
@@ -54,6 +57,8 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{
   reads: DeploymentReads;
   hub: DeploymentEventsHub;
 }> = async (app, { deployments, reads, hub }) => {
+  await app.register(deploymentRecoveryRoutes, { deployments, reads });
+
   app.get(
     '/deployments/count',
     {
@@ -85,11 +90,21 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{
         tags,
         summary: "Deploy a resource's current configuration to a server",
         body: DeployBody,
-        response: { 201: IdResult },
+        response: { 201: DeployResult },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(await deployments.create(request.em, callerOf(request), request.body)),
+    async (request, reply) => {
+      const { executionMode, idempotencyKey: _key, ...input } = request.body;
+      const { id } = await deployments.create(request.em, callerOf(request), input);
+      if (executionMode !== 'synchronous') return reply.code(201).send({ id });
+      // Bounded: a client waiting on a stuck deployment gets its status after 10 minutes, not never.
+      const deadline = Date.now() + 10 * 60_000;
+      for (;;) {
+        const { status } = await deployments.load(request.em.fork(), callerOf(request), id);
+        if (terminalStatuses.includes(status) || Date.now() > deadline) return reply.code(201).send({ id, status });
+        await hub.waitForChange(id, 1000);
+      }
+    },
   );
 
   app.post(
@@ -138,52 +153,56 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{
     async (request) => reads.logs(request.em, callerOf(request), request.params.deploymentId),
   );
 
-  app.get(
-    '/deployments/:deploymentId/events',
-    {
-      config: tokens,
-      schema: {
-        tags,
-        summary: "A deployment's events after a cursor (or its latest ones)",
-        params: DeploymentParams,
-        querystring: EventsQuery,
-        response: { 200: EventList },
+  for (const path of ['/deployments/:deploymentId/events', '/deployments/:deploymentId/timeline']) {
+    app.get(
+      path,
+      {
+        config: tokens,
+        schema: {
+          tags,
+          summary: "A deployment's events after a cursor (or its latest ones)",
+          params: DeploymentParams,
+          querystring: EventsQuery,
+          response: { 200: EventList },
+        },
       },
-    },
-    async (request) => {
-      const { deploymentId } = request.params;
-      await deployments.load(request.em, callerOf(request), deploymentId);
-      const limit = request.query.historyLimit ?? 100;
-      const events = request.query.cursor
-        ? await eventsAfter(request.em, deploymentId, request.query.cursor, limit)
-        : await latestEvents(request.em, deploymentId, limit);
-      return {
-        deploymentId,
-        envelopes: events.map(toEnvelope),
-        nextCursor: events.length === 0 ? (request.query.cursor ?? null) : String(events.at(-1)!.id),
-      };
-    },
-  );
+      async (request) => {
+        const { deploymentId } = request.params;
+        await deployments.load(request.em, callerOf(request), deploymentId);
+        const limit = request.query.historyLimit ?? 100;
+        const events = request.query.cursor
+          ? await eventsAfter(request.em, deploymentId, request.query.cursor, limit)
+          : await latestEvents(request.em, deploymentId, limit);
+        return {
+          deploymentId,
+          envelopes: events.map(toEnvelope),
+          nextCursor: events.length === 0 ? (request.query.cursor ?? null) : String(events.at(-1)!.id),
+        };
+      },
+    );
+  }
 
-  app.get(
-    '/deployments/:deploymentId/events/stream',
-    {
-      config: tokens,
-      schema: {
-        tags,
-        summary: "Stream a deployment's events (SSE; resume with Last-Event-ID or cursor; untilTerminal ends it)",
-        params: DeploymentParams,
-        querystring: EventsQuery,
-        response: { 200: eventStream },
+  for (const path of ['/deployments/:deploymentId/events/stream', '/deployments/:deploymentId/timeline/stream']) {
+    app.get(
+      path,
+      {
+        config: tokens,
+        schema: {
+          tags,
+          summary: "Stream a deployment's events (SSE; resume with Last-Event-ID or cursor; untilTerminal ends it)",
+          params: DeploymentParams,
+          querystring: EventsQuery,
+          response: { 200: eventStream },
+        },
       },
-    },
-    async (request, reply) => {
-      const { deploymentId } = request.params;
-      await deployments.load(request.em, callerOf(request), deploymentId);
-      const options = streamOptions(request.query, request.headers['last-event-id']);
-      await streamEvents(request, reply, { em: request.em, deploymentId, options, hub });
-    },
-  );
+      async (request, reply) => {
+        const { deploymentId } = request.params;
+        await deployments.load(request.em, callerOf(request), deploymentId);
+        const options = streamOptions(request.query, request.headers['last-event-id']);
+        await streamEvents(request, reply, { em: request.em, deploymentId, options, hub });
+      },
+    );
+  }
 
   app.post(
     '/deployments/:deploymentId/cancel',

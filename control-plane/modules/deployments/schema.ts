@@ -12,7 +12,25 @@ export const DeploymentParams = Type.Object({ deploymentId: Id });
 export const ResourceParams = Type.Object({ resourceId: Id });
 
 export const DeployBody = Type.Object(
-  { projectId: Id, environmentId: Id, resourceId: Id, serverId: Id },
+  {
+    projectId: Id,
+    environmentId: Id,
+    resourceId: Id,
+    serverId: Id,
+    executionMode: Type.Optional(
+      Type.Enum(['detached', 'synchronous'], {
+        description:
+          '`detached` (default) answers at once; `synchronous` answers when the deployment has ended (or after 10 minutes, with its status then).',
+      }),
+    ),
+    idempotencyKey: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'Accepted; a second deployment of a resource while one runs is refused anyway.',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export const RedeployBody = Type.Object(
@@ -128,9 +146,73 @@ export const CancelResult = Type.Object({
   canceledAt: Type.String({ format: 'date-time' }),
 });
 export const IdResult = Type.Object({ id: Type.String() });
+export const DeployResult = Type.Object({
+  id: Type.String(),
+  status: Type.Optional(
+    Type.Enum(deploymentStatuses, { description: 'With executionMode synchronous: the status it ended with.' }),
+  ),
+});
 export const CountResult = Type.Object({ count: Type.Integer() });
 /** An SSE response, documented under its own media type (errors before the stream starts stay JSON envelopes). */
 export const eventStream = {
   description: 'Server-Sent Events: each `data:` is a deployments.stream-events/v1 envelope and each `id:` its cursor.',
   content: { 'text/event-stream': { schema: { type: 'string' } } },
 };
+
+export const PlanQuery = Type.Object({
+  projectId: Id,
+  environmentId: Id,
+  resourceId: Id,
+  serverId: Id,
+  destinationId: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Refused: Berth has none.' })),
+  includeAccessPlan: Type.Optional(Flag),
+  includeCommandSpecs: Type.Optional(Flag),
+});
+/** `deployments.plan/v1`; the sections' shapes are the seed's, documented in docs/deployments.md. */
+export const PlanResult = Type.Object({
+  schemaVersion: Type.Literal('deployments.plan/v1'),
+  context: Section,
+  readiness: Type.Object({
+    status: Type.Union([Type.Literal('ready'), Type.Literal('blocked')]),
+    ready: Type.Boolean(),
+    reasonCodes: Type.Array(Type.String()),
+  }),
+  source: Section,
+  planner: Section,
+  buildpack: Section,
+  artifact: Section,
+  commands: Type.Array(Section),
+  network: Section,
+  health: Section,
+  access: Section,
+  dependencyBindings: Section,
+  warnings: Type.Array(Section),
+  unsupportedReasons: Type.Array(Section),
+  nextActions: Type.Array(Section),
+  runtimePlan: Section,
+  environmentSnapshot: Section,
+  generatedAt: Type.String({ format: 'date-time' }),
+});
+export const RecoveryQuery = Type.Object({
+  resourceId: Type.Optional(Id),
+  includeCandidates: Type.Optional(Flag),
+  maxCandidates: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+});
+/** `deployments.recovery-readiness/v1`. */
+export const RecoveryReadiness = Type.Object({
+  schemaVersion: Type.Literal('deployments.recovery-readiness/v1'),
+  deploymentId: Type.String(),
+  resourceId: Type.String(),
+  generatedAt: Type.String({ format: 'date-time' }),
+  stateVersion: Type.String(),
+  recoverable: Type.Boolean(),
+  retryable: Type.Boolean(),
+  redeployable: Type.Boolean(),
+  rollbackReady: Type.Boolean(),
+  rollbackCandidateCount: Type.Integer(),
+  retry: Section,
+  redeploy: Section,
+  rollback: Section,
+  recommendedActions: Type.Array(Section),
+});
+export const ArchiveResult = Type.Object({ id: Type.String(), archivedAt: Type.String({ format: 'date-time' }) });

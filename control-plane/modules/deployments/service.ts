@@ -12,8 +12,10 @@ import type { Caller } from '../identity/auth-context.js';
 import { requireInScope } from '../identity/token-scope.js';
 import { Resource } from '../resources/entity.js';
 import { admit, conflict, type DeployInput, requireDeployRight } from './admission.js';
+import { archiveDeployment } from './archive.js';
 import { Deployment, type DeploymentStatus, terminalStatuses } from './entity.js';
 import { appendEvent, finish } from './events.js';
+import { createDeploymentPlanner } from './plan.js';
 import { buildSnapshot, type DeploymentSnapshot } from './snapshot.js';
 
 /** Dependencies of {@link createDeploymentService}. */
@@ -149,8 +151,18 @@ export function createDeploymentService(options: DeploymentServiceOptions) {
     serverId,
   });
 
+  const planner = createDeploymentPlanner({ now, configuration });
+
   return {
     load,
+
+    /** `GET /deployments/plan`: what `create` would do, without writing anything (plan.ts). */
+    plan: planner.plan,
+
+    /** `POST /deployments/{id}/archive`: hide a deployment that ended from the list (archive.ts). */
+    async archive(em: EntityManager, auth: Caller, deploymentId: string, confirm: string) {
+      return archiveDeployment(em, auth, { deploymentId, confirm }, { now, load });
+    },
 
     /** `POST /deployments`: snapshot the resource's configuration now and hand it to the server's agent. */
     async create(em: EntityManager, auth: Caller, input: DeployInput) {

@@ -6,6 +6,7 @@ import { toEntryView } from '../configuration/service.js';
 import type { Environment } from '../environments/entity.js';
 import type { Resource } from '../resources/entity.js';
 import {
+  type AccessProfile,
   defaultAccessProfile,
   defaultHealthPolicy,
   defaultRuntimeProfile,
@@ -114,6 +115,19 @@ function runtimePlanOf(input: {
 }
 
 /**
+ * The profiles a deployment of the resource runs with: the configured ones, or the defaults where none is set.
+ * The plan preview reads them here too, so it shows what a deployment would freeze.
+ */
+export function effectiveProfiles(resource: Resource) {
+  return {
+    runtime: (resource.runtimeProfile ?? defaultRuntimeProfile) as RuntimeProfile,
+    network: (resource.networkProfile ?? null) as NetworkProfile | null,
+    health: (resource.healthPolicy ?? defaultHealthPolicy) as HealthPolicy,
+    access: (resource.accessProfile ?? defaultAccessProfile) as AccessProfile,
+  };
+}
+
+/**
  * Freezes a resource's configuration for a deployment: the plan and the masked variables for reads, the spec for
  * the agent, and the runtime values in clear for the caller to seal (they never go into the snapshot itself).
  */
@@ -127,10 +141,7 @@ export function buildSnapshot(input: {
 }): { snapshot: DeploymentSnapshot; env: Record<string, string> } {
   const { resource, environment, server, entries, at } = input;
   const source = resource.source as SourceProfile;
-  const runtime = (resource.runtimeProfile ?? defaultRuntimeProfile) as RuntimeProfile;
-  const network = (resource.networkProfile ?? null) as NetworkProfile | null;
-  const health = (resource.healthPolicy ?? defaultHealthPolicy) as HealthPolicy;
-  const access = resource.accessProfile ?? defaultAccessProfile;
+  const { runtime, network, health, access } = effectiveProfiles(resource);
   const effective = resolvePrecedence(entries).effective;
   const runtimeEntries = effective.filter((e) => e.exposure === 'runtime');
   const env = Object.fromEntries(runtimeEntries.map((e) => [e.key, input.reveal(e)]));

@@ -75,7 +75,11 @@ export function normalizeSource(input: Static<typeof SourceInput>, field = 'sour
     imageName: image.name,
     imageTag: image.tag,
     imageDigest: image.digest,
-    metadata: input.metadata ?? {},
+    metadata: {
+      ...(input.metadata ?? {}),
+      ...(input.version ? { version: input.version } : {}),
+      ...(input.versionKind ? { versionKind: input.versionKind } : {}),
+    },
   };
 }
 
@@ -167,6 +171,23 @@ export function normalizeRuntimeProfile(
   field = 'runtimeProfile',
 ): RuntimeProfile {
   const strategy = input.strategy ?? 'auto';
+  for (const name of [
+    'installCommand',
+    'buildCommand',
+    'runtimeName',
+    'publishDirectory',
+    'dockerfilePath',
+    'dockerComposeFilePath',
+    'buildTarget',
+  ] as const) {
+    if (input[name]) {
+      throw invalid(
+        `${field}.${name}`,
+        `${name} is not supported yet: Berth runs prebuilt images and does not build.`,
+        'Build the image yourself and set it as the source; send null or leave the field out.',
+      );
+    }
+  }
   if (strategy !== 'auto' && strategy !== 'prebuilt-image') {
     throw invalid(
       `${field}.strategy`,

@@ -65,6 +65,9 @@ export const SourceInput = Type.Object(
     imageDigest: Optional(OrNull(Type.String({ minLength: 1, maxLength: 200 }))),
     baseDirectory: Optional(OrNull(ShortText(500))),
     gitRef: Optional(OrNull(ShortText(255))),
+    // What clients of the reference API send alongside an image; kept in the source's metadata.
+    version: Optional(OrNull(ShortText(128))),
+    versionKind: Optional(OrNull(ShortText(40))),
     metadata: Optional(
       Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 500 }), { maxProperties: 50 }),
     ),
@@ -135,6 +138,16 @@ export const RuntimeProfileInput = Type.Object(
     ),
     restartPolicy: Optional(Type.Enum(restartPolicies)),
     healthCheckPath: Optional(OrNull(Type.String({ minLength: 1, maxLength: 500, pattern: '^/' }))),
+    // The reference API's build settings: clients spell them out as null; a value is refused (no builds yet).
+    installCommand: Optional(OrNull(ShortText(4096))),
+    buildCommand: Optional(OrNull(ShortText(4096))),
+    runtimeName: Optional(OrNull(ShortText(100))),
+    publishDirectory: Optional(OrNull(ShortText(500))),
+    dockerfilePath: Optional(OrNull(ShortText(500))),
+    dockerComposeFilePath: Optional(OrNull(ShortText(500))),
+    buildTarget: Optional(OrNull(ShortText(200))),
+    /** The same object as `POST …/health-policy` takes; given here, it sets the resource's health policy too. */
+    healthCheck: Optional(OrNull(HealthCheckInput)),
   },
   { additionalProperties: false },
 );

@@ -201,7 +201,7 @@ export const CreateBody = Type.Object(
           },
           { additionalProperties: false },
         ),
-        { minItems: 1, maxItems: 20 },
+        { maxItems: 20, description: 'Empty or left out: one web service named "web".' },
       ),
     ),
     source: Type.Optional(SourceInput),

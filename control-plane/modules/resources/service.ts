@@ -202,7 +202,11 @@ export function createResourceService({ now }: ResourceServiceOptions) {
         source: input.source ? normalizeSource(input.source) : null,
         networkProfile: input.networkProfile ? normalizeNetworkProfile(input.networkProfile) : null,
         runtimeProfile: input.runtimeProfile ? normalizeRuntimeProfile(input.runtimeProfile) : null,
-        healthPolicy: input.healthCheck ? normalizeHealthPolicy(input.healthCheck) : null,
+        healthPolicy: input.healthCheck
+          ? normalizeHealthPolicy(input.healthCheck)
+          : input.runtimeProfile?.healthCheck
+            ? normalizeHealthPolicy(input.runtimeProfile.healthCheck, 'runtimeProfile.healthCheck')
+            : null,
         accessProfile: input.accessProfile ? normalizeAccessProfile(input.accessProfile) : null,
       };
       return em.transactional(async (tx) => {
@@ -246,7 +250,7 @@ export function createResourceService({ now }: ResourceServiceOptions) {
           slug: uniqueSlug(base, new Set(taken.map((r) => r.slug))),
           kind: input.kind ?? 'application',
           description: input.description?.trim() || null,
-          services: input.services ?? [{ name: 'web', kind: 'web' }],
+          services: input.services?.length ? input.services : [{ name: 'web', kind: 'web' }],
           ...profiles,
           lifecycleStatus: 'active',
           archivedAt: null,
@@ -312,8 +316,12 @@ export function createResourceService({ now }: ResourceServiceOptions) {
       input: Parameters<typeof normalizeRuntimeProfile>[0],
     ) {
       const profile = normalizeRuntimeProfile(input);
+      const health = input.healthCheck
+        ? normalizeHealthPolicy(input.healthCheck, 'runtimeProfile.healthCheck')
+        : undefined;
       return updateProfile(em, auth, resourceId, 'changing the runtime profile', (r) => {
         r.runtimeProfile = profile;
+        if (health !== undefined) r.healthPolicy = health;
       });
     },
 

@@ -6,6 +6,9 @@ export const serverLifecycleStatuses = ['active', 'inactive', 'deleted'] as cons
 /** What the agent link says about a server. */
 export const connectionStates = ['never-connected', 'connected', 'unreachable'] as const;
 export type ConnectionState = (typeof connectionStates)[number];
+/** How a server's SSH credential is given: the host's agent, a key sent inline, or a stored credential. */
+export const sshCredentialKinds = ['local-ssh-agent', 'ssh-private-key', 'stored-ssh-private-key'] as const;
+export type SshCredentialKind = (typeof sshCredentialKinds)[number];
 
 /** Facts the agent reports about its host (hello and the host.facts command). */
 export interface HostFacts {
@@ -49,10 +52,40 @@ export const Server = defineEntity({
     credentialsRevokedAt: p.datetime().nullable(),
     certificateSerial: p.string().length(64).nullable(),
     certificateNotAfter: p.datetime().nullable(),
+    // An SSH credential stored for later use (Berth deploys through the agent and opens no SSH connection yet).
+    sshCredentialKind: p.enum([...sshCredentialKinds]).nullable(),
+    sshUsername: p.string().length(100).nullable(),
+    sshPublicKey: p.text().nullable(),
+    sealedSshPrivateKey: p.text().nullable(),
+    sealedSshPassphrase: p.text().nullable(),
+    sshCredential: () => p.manyToOne(SshCredential).ref().nullable().deleteRule('no action'),
     version: p.integer().version(),
   },
 });
 export type Server = InferEntity<typeof Server>;
+
+/**
+ * A reusable SSH private key (`/credentials/ssh`), referenced by servers with `stored-ssh-private-key`. The key and its
+ * passphrase are sealed by the key ring and never leave the control plane through the API.
+ */
+export const SshCredential = defineEntity({
+  name: 'SshCredential',
+  tableName: 'ssh_credentials',
+  uniques: [{ properties: ['organization', 'nameKey'] }],
+  properties: {
+    id: p.string().primary(),
+    organization: () => p.manyToOne(Organization).ref().deleteRule('cascade'),
+    name: p.string().length(100),
+    nameKey: p.string().length(100),
+    username: p.string().length(100).nullable(),
+    publicKey: p.text().nullable(),
+    sealedPrivateKey: p.text(),
+    sealedPassphrase: p.text().nullable(),
+    createdAt: p.datetime(),
+    rotatedAt: p.datetime().nullable(),
+  },
+});
+export type SshCredential = InferEntity<typeof SshCredential>;
 
 /** A one-time enrollment token for a server's agent; only its hash is stored. */
 export const AgentEnrollment = defineEntity({

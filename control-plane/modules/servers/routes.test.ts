@@ -127,16 +127,16 @@ describe('servers', () => {
     expect(res.json().field).toBe('csrPem');
   });
 
-  it('refuses SSH credential kinds for now with a hint', async () => {
+  it('refuses an unknown credential kind, and an ssh-private-key without its key, naming the field', async () => {
     const id = await createServer('ssh');
-    const res = await t.request({
-      method: 'POST',
-      url: `/servers/${id}/credentials`,
-      token,
-      json: { credential: { kind: 'ssh-private-key' } },
-    });
-    expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ field: 'credential.kind' });
+    const post = (credential: Record<string, unknown>) =>
+      t.request({ method: 'POST', url: `/servers/${id}/credentials`, token, json: { credential } });
+    const unknown = await post({ kind: 'password' });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({ code: 'VALIDATION_ERROR', field: 'credential.kind' });
+    const keyless = await post({ kind: 'ssh-private-key', username: 'deploy' });
+    expect(keyless.statusCode).toBe(400);
+    expect(keyless.json()).toMatchObject({ code: 'VALIDATION_ERROR', field: 'credential.privateKey' });
   });
 
   it('deletes only a deactivated server, with a matching confirmation; deactivation refuses new tokens', async () => {

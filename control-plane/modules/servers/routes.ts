@@ -22,24 +22,29 @@ import {
   ServerParams,
   ServerShow,
   ShowQuery,
+  SshCredentialConfigured,
 } from './schema.js';
 import type { ServerService } from './service.js';
+import { sshCredentialRoutes } from './ssh-credential-routes.js';
+import { checkCredentialFields, type SshCredentialService } from './ssh-credentials.js';
 
 /** Options of {@link serverRoutes}. */
 export interface ServerRoutesOptions {
   servers: ServerService;
   enrollment: EnrollmentService;
   connectivity: ConnectivityService;
+  credentials: SshCredentialService;
 }
 
 const tags = ['servers'];
 const readable = { deployTokens: true };
 
-/** The servers API of seed 001 and the agent's enrollment call. */
+/** The servers API of seed 001 (with its stored SSH credentials) and the agent's enrollment call. */
 export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = async (
   app,
-  { servers, enrollment, connectivity },
+  { servers, enrollment, connectivity, credentials },
 ) => {
+  await app.register(sshCredentialRoutes, { credentials });
   app.get(
     '/servers/count',
     { config: readable, schema: { tags, summary: 'Count servers', response: { 200: CountResult } } },
@@ -120,18 +125,22 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
     {
       schema: {
         tags,
-        summary: "Issue a one-time enrollment token for the server's agent",
+        summary:
+          "Issue a one-time enrollment token for the server's agent (201), or store an SSH credential for later use (200)",
         params: ServerParams,
         body: CredentialBody,
-        response: { 201: EnrollmentIssued },
+        response: { 200: SshCredentialConfigured, 201: EnrollmentIssued },
       },
     },
-    async (request, reply) =>
-      reply
-        .code(201)
-        .send(
-          await enrollment.issue(request.em, userOf(request), request.params.serverId, request.body.credential.kind),
-        ),
+    async (request, reply) => {
+      const { credential } = request.body;
+      checkCredentialFields(credential);
+      if (credential.kind !== 'agent-enrollment') {
+        return credentials.configureServer(request.em, userOf(request), request.params.serverId, credential);
+      }
+      const issued = await enrollment.issue(request.em, userOf(request), request.params.serverId, credential.kind);
+      return reply.code(201).send(issued);
+    },
   );
   app.post(
     '/servers/:serverId/connectivity-tests',

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { connectionStates, serverLifecycleStatuses } from './entity.js';
+import { connectionStates, serverLifecycleStatuses, sshCredentialKinds } from './entity.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 const NullableTimestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
@@ -8,6 +8,18 @@ const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
 /** Target kinds (ENUMS.md targetKinds) and edge proxy kinds (edgeProxyKinds). */
 export const targetKinds = ['single-server', 'orchestrator-cluster'] as const;
 export const proxyKinds = ['none', 'traefik', 'caddy'] as const;
+
+/** What a server's `credential` section shows: its SSH credential when one is configured, else its agent's. */
+export const ServerCredential = Type.Object({
+  kind: Type.String({
+    examples: ['agent-certificate', 'agent-enrollment', 'local-ssh-agent', 'ssh-private-key', 'stored-ssh-private-key'],
+  }),
+  credentialId: NullableString,
+  credentialName: NullableString,
+  username: NullableString,
+  publicKeyConfigured: Type.Boolean(),
+  privateKeyConfigured: Type.Boolean(),
+});
 
 /** A server as lists and `show` return it: the seed's fields plus what the agent reports. */
 export const ServerView = Type.Object({
@@ -28,14 +40,7 @@ export const ServerView = Type.Object({
     lastErrorCode: NullableString,
     lastErrorMessage: NullableString,
   }),
-  credential: Type.Object({
-    kind: Type.String({ examples: ['agent-certificate', 'agent-enrollment'] }),
-    credentialId: NullableString,
-    credentialName: NullableString,
-    username: NullableString,
-    publicKeyConfigured: Type.Boolean(),
-    privateKeyConfigured: Type.Boolean(),
-  }),
+  credential: ServerCredential,
   createdAt: Type.String({ format: 'date-time' }),
   agent: Type.Object({
     connectionState: Type.Enum(connectionStates),
@@ -135,15 +140,55 @@ export const DeleteCheck = Type.Object({
   checkedAt: Type.String({ format: 'date-time' }),
 });
 
+/** SSH login names: letters, digits, `.`, `_`, `-` (and a trailing `$`, as Samba machine accounts have). */
+export const SshUsername = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._][A-Za-z0-9._-]*\\$?$' });
+/** Key material: sealed at rest, never returned or logged. */
+export const PrivateKeyText = Type.String({
+  minLength: 1,
+  maxLength: 16384,
+  writeOnly: true,
+  description: 'A PEM or OpenSSH private key (the whole file). Stored sealed; never returned.',
+});
+export const PublicKeyText = Type.String({
+  minLength: 1,
+  maxLength: 8192,
+  description: 'One OpenSSH public key line, as in id_ed25519.pub.',
+});
+export const PassphraseText = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  writeOnly: true,
+  description: "The private key's passphrase, when it is encrypted. Stored sealed; never returned.",
+});
+/** The kinds `POST /servers/{serverId}/credentials` accepts. */
+export const credentialKinds = ['agent-enrollment', ...sshCredentialKinds] as const;
 export const CredentialBody = Type.Object(
   {
     credential: Type.Object(
-      { kind: Type.String({ minLength: 1, examples: ['agent-enrollment'] }) },
-      { additionalProperties: true },
+      {
+        kind: Type.Enum(credentialKinds),
+        username: Type.Optional(SshUsername),
+        privateKey: Type.Optional(PrivateKeyText),
+        publicKey: Type.Optional(PublicKeyText),
+        passphrase: Type.Optional(PassphraseText),
+        credentialId: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+      },
+      {
+        additionalProperties: false,
+        description:
+          'agent-enrollment: {kind}. local-ssh-agent: {kind, username?}. ssh-private-key: {kind, privateKey, username?, ' +
+          'publicKey?, passphrase?}. stored-ssh-private-key: {kind, credentialId, username?}.',
+      },
     ),
   },
   { additionalProperties: false },
 );
+/** The answer for the SSH kinds: what the server's read model now shows, and what Berth does with it. */
+export const SshCredentialConfigured = Type.Object({
+  id: Type.String({ description: 'The server id.' }),
+  credential: ServerCredential,
+  hint: Type.String(),
+});
 export const EnrollmentIssued = Type.Object({
   id: Type.String(),
   enrollment: Type.Object({

@@ -83,13 +83,14 @@ export function createServerService({ now }: { now: Clock }) {
       const servers = await em.find(
         Server,
         { organization: auth.organizationId },
-        { orderBy: { createdAt: 'asc', id: 'asc' }, limit },
+        { orderBy: { createdAt: 'asc', id: 'asc' }, limit, populate: ['sshCredential'] },
       );
       return { items: servers.map(toServerView) };
     },
 
     async show(em: EntityManager, auth: Caller, serverId: string, includeRollups = true) {
       const server = await load(em, auth, serverId);
+      await em.populate(server, ['sshCredential']);
       // Resources, deployments and domains arrive with later modules; until then a server has none.
       const rollups = {
         resources: { total: 0, deployedResourceIds: [] },

@@ -1,5 +1,21 @@
 import type { Server } from './entity.js';
 
+/**
+ * A server's SSH credential as its read model shows it: what is configured, never key material. A stored credential
+ * must be loaded (populate `sshCredential`) for its name and public key to show.
+ */
+export function sshCredentialView(server: Server) {
+  const stored = server.sshCredentialKind === 'stored-ssh-private-key' ? server.sshCredential?.unwrap() : undefined;
+  return {
+    kind: server.sshCredentialKind ?? 'none',
+    credentialId: stored ? (server.sshCredential?.id ?? null) : null,
+    credentialName: stored?.name ?? null,
+    username: server.sshUsername ?? stored?.username ?? null,
+    publicKeyConfigured: stored ? stored.publicKey != null : server.sshPublicKey != null,
+    privateKeyConfigured: stored !== undefined || server.sealedSshPrivateKey != null,
+  };
+}
+
 /** The seed's server read model plus the agent's state. */
 export function toServerView(server: Server) {
   const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
@@ -24,23 +40,25 @@ export function toServerView(server: Server) {
       lastErrorMessage: proxyUnsupported ? 'Berth manages Caddy only; choose proxyKind "caddy" or "none".' : null,
     },
     // Always an object, so clients need no null check: before enrollment nothing is configured.
-    credential: server.certificateSerial
-      ? {
-          kind: 'agent-certificate',
-          credentialId: server.certificateSerial,
-          credentialName: `agent certificate of ${server.id}`,
-          username: null,
-          publicKeyConfigured: true,
-          privateKeyConfigured: true,
-        }
-      : {
-          kind: 'agent-enrollment',
-          credentialId: null,
-          credentialName: null,
-          username: null,
-          publicKeyConfigured: false,
-          privateKeyConfigured: false,
-        },
+    credential: server.sshCredentialKind
+      ? sshCredentialView(server)
+      : server.certificateSerial
+        ? {
+            kind: 'agent-certificate',
+            credentialId: server.certificateSerial,
+            credentialName: `agent certificate of ${server.id}`,
+            username: null,
+            publicKeyConfigured: true,
+            privateKeyConfigured: true,
+          }
+        : {
+            kind: 'agent-enrollment',
+            credentialId: null,
+            credentialName: null,
+            username: null,
+            publicKeyConfigured: false,
+            privateKeyConfigured: false,
+          },
     createdAt: server.createdAt.toISOString(),
     agent: {
       connectionState: server.connectionState,
