@@ -17,14 +17,14 @@ import { type HostFactsJson, readHostFacts } from './handlers/host-facts.js';
 import { reconcile } from './handlers/runtime.js';
 import { createJsonPersister } from './json-file.js';
 import { createReplayCache } from './replay-cache.js';
-import { createContainerRuntime } from './runtime/containers.js';
-import { createDockerClient } from './runtime/docker-client.js';
-import { createListenPortStore } from './runtime/listen-ports.js';
-import { berthNetwork, ensureBerthNetwork } from './runtime/network.js';
-import { checkListenerMigration, createCaddyTrafficSwitch } from './runtime/traffic-switch.js';
 import { createSpool, type SpooledEvent } from './spool.js';
 import { readCredentials, readEnrollment, statePaths } from './state-dir.js';
 import { type AgentStatus, statusFromState } from './status.js';
+import { createDockerContainers } from './workloads/containers.js';
+import { createDockerClient } from './workloads/docker-client.js';
+import { createListenPortStore } from './workloads/listen-ports.js';
+import { berthNetwork, ensureBerthNetwork } from './workloads/network.js';
+import { checkListenerMigration, createCaddyTrafficSwitch } from './workloads/traffic-switch.js';
 
 /** Timings, overridable so tests run in milliseconds; production uses the defaults. */
 export interface AgentTiming {
@@ -100,7 +100,7 @@ export function createAgent(
   const send = (payload: Parameters<ControlStream['send']>[0]) => stream?.send(payload) ?? false;
   const dockerClient = createDockerClient(config.dockerHost);
   const deployments: DeploymentDeps = {
-    runtime: createContainerRuntime({ docker: dockerClient, log, network: berthNetwork }),
+    runtime: createDockerContainers({ docker: dockerClient, log, network: berthNetwork }),
     prepare: () => ensureBerthNetwork(dockerClient),
     isDesired: (deploymentId) => desired.current()?.runtimes.some((r) => r.deploymentId === deploymentId) ?? false,
     traffic: createCaddyTrafficSwitch({ adminUrl: config.caddyAdminUrl, log }),

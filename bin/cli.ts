@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(code);
   }
   if (command === 'secret-key') {
-    const { runSecretKeyCli } = await import('../control-plane/secrets/rotate-command.js');
+    const { runSecretKeyCli } = await import('./secret-key.js');
     const io = {
       env: process.env,
       stdout: (text: string) => process.stdout.write(text),
@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<void> {
     if (config.databaseUrl === undefined) {
       process.stderr.write(`Starting Berth with its embedded PostgreSQL in ${config.dataDir} …\n`);
     }
-    const { superviseLocalAgent } = await import('./local-agent.js');
+    const { superviseLocalAgent } = await import('./dev-agent-supervisor.js');
     await runControlPlane(config, (running, log) => {
       process.stdout.write(`Berth is ready: ${running.url}  (API docs: ${running.url}/docs)\n`);
       // The README's one command gives a working single-machine platform: this machine runs an agent too.

@@ -8,9 +8,9 @@ import { buildApp, listeningUrl } from './app.js';
 import { type ControlPlaneConfig, sanitizeControlPlaneConfig } from './config.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate, openOrm } from './db/orm.js';
-import { createLocalAgentProvisioner, type LocalAgentEnrollment } from './local-agent.js';
 import { createCommandService } from './modules/agent-commands/service.js';
 import { createDeploymentAgentLink, deploymentHooks } from './modules/deployments/agent-link.js';
+import { createLocalAgentProvisioner, type LocalAgentEnrollment } from './modules/servers/local-server.js';
 import { loadOrCreateAgentCa } from './pki/ca-store.js';
 import { loadKeyRing } from './secrets/key-ring.js';
 

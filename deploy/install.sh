@@ -87,7 +87,7 @@ if [ -z "$NODE" ]; then
   RUNTIME_SHA="$(tr -d '\n' < "$TMP/manifest.json" | sed -n "s/.*\"linux-$ARCH\": *{[^}]*\"sha256\": *\"\\([0-9a-f]*\\)\".*/\\1/p")"
   [ -n "$RUNTIME_SHA" ] || die "no Node.js ≥ 20 here, and the control plane has no Node runtime for linux-$ARCH: install Node.js 20 or newer (e.g. from your distribution or nodejs.org) and run this again."
   say "no Node.js ≥ 20 found: downloading the runtime for linux-$ARCH from the control plane"
-  fetch "/agent/runtime/linux-$ARCH" "$TMP/node"
+  fetch "/agent/node/linux-$ARCH" "$TMP/node"
   verify "$TMP/node" "$RUNTIME_SHA" "the Node runtime"
   install -m 0755 "$TMP/node" "$PREFIX/node/bin/node"
   NODE="$PREFIX/node/bin/node"

@@ -5,13 +5,13 @@ import type {
 } from '../../shared/deployment-command.js';
 import { deploymentLogEvent, deploymentProgressEvent } from '../../shared/deployment-command.js';
 import type { Logger } from '../../shared/logger.js';
-import { type ContainerInfo, type ContainerRuntime, RuntimeError } from '../runtime/containers.js';
-import type { TrafficSwitch } from '../runtime/traffic-switch.js';
-import { verifyHealth } from '../runtime/verify.js';
+import { ContainerError, type ContainerInfo, type Containers } from '../workloads/containers.js';
+import type { TrafficSwitch } from '../workloads/traffic-switch.js';
+import { verifyHealth } from '../workloads/verify.js';
 
 /** What the deployment handlers use. */
 export interface DeploymentDeps {
-  runtime: ContainerRuntime;
+  runtime: Containers;
   /** Caddy in front of the resource's loopback port; null when the agent has no proxy to program. */
   traffic: TrafficSwitch | null;
   listenPorts: { portFor(resourceId: string, preferred?: number | null): Promise<number> };
@@ -171,7 +171,7 @@ export async function applyDeployment(payload: DeploymentApplyPayload, deps: Dep
       if (created) await runtime.remove(created.id).catch(() => undefined);
       return { succeeded: false, errorCode: 'canceled', errorMessage: 'Canceled; the new container was removed.' };
     }
-    if (error instanceof RuntimeError) {
+    if (error instanceof ContainerError) {
       if (created) await runtime.remove(created.id).catch(() => undefined);
       logLine('start', error.message, 'error');
       return { succeeded: false, errorCode: error.code, errorMessage: error.message };

@@ -8,9 +8,9 @@ import type {
   RuntimeTarget,
 } from '../../shared/runtime-command.js';
 import { runtimeDriftEvent } from '../../shared/runtime-command.js';
-import { type ContainerInfo, RuntimeError } from '../runtime/containers.js';
-import { runHttpCheck, runTcpCheck } from '../runtime/health-checks.js';
-import { verifyHealth } from '../runtime/verify.js';
+import { ContainerError, type ContainerInfo } from '../workloads/containers.js';
+import { runHttpCheck, runTcpCheck } from '../workloads/health-checks.js';
+import { verifyHealth } from '../workloads/verify.js';
 import type { DeploymentDeps } from './deployment.js';
 
 type Outcome<T> = { succeeded: true; result: T } | { succeeded: false; errorCode: string; errorMessage: string };
@@ -27,7 +27,7 @@ async function reroute(target: RuntimeTarget, container: ContainerInfo, deps: De
     internalPort: target.internalPort,
   });
   if (!verdict.healthy)
-    throw new RuntimeError('container_start_failed', `the container did not become healthy: ${verdict.reason}`);
+    throw new ContainerError('container_start_failed', `the container did not become healthy: ${verdict.reason}`);
   const port = target.internalPort === null ? undefined : container.hostPorts[target.internalPort];
   if (port === undefined) return null;
   if (deps.traffic === null) return `http://127.0.0.1:${port}`;
@@ -66,7 +66,8 @@ export async function controlRuntime(
     const accessUrl = await reroute(payload, started, deps);
     return { succeeded: true, result: { runtimeState: 'running', containerName: started.name, accessUrl } };
   } catch (error) {
-    if (error instanceof RuntimeError) return { succeeded: false, errorCode: error.code, errorMessage: error.message };
+    if (error instanceof ContainerError)
+      return { succeeded: false, errorCode: error.code, errorMessage: error.message };
     throw error;
   }
 }

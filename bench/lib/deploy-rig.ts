@@ -4,7 +4,7 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
-import { berthNetwork, ensureBerthNetwork } from '../../agent/runtime/network.js';
+import { berthNetwork, ensureBerthNetwork } from '../../agent/workloads/network.js';
 import { cleanEnv, type LoggedProcess, spawnLogged } from '../../test/e2e/agent/processes.js';
 import { type BerthProcess, processesOf, startBerth } from '../../test/e2e/helpers/berth-process.js';
 import { startCaddy } from '../../test/helpers/caddy.js';

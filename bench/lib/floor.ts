@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode';
-import { containerCreateOptions } from '../../agent/runtime/create-options.js';
-import { berthNetwork } from '../../agent/runtime/network.js';
+import { containerCreateOptions } from '../../agent/workloads/create-options.js';
+import { berthNetwork } from '../../agent/workloads/network.js';
 import { testRuntimeSpec } from '../../test/helpers/images.js';
 import { waitForAnswer } from './http-answer.js';
 

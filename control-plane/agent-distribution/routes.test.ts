@@ -36,7 +36,7 @@ describe('agent distribution', () => {
   });
 
   it('answers NOT_FOUND with a hint for a runtime it does not have', async () => {
-    const res = await t.request({ method: 'GET', url: '/agent/runtime/linux-riscv64' });
+    const res = await t.request({ method: 'GET', url: '/agent/node/linux-riscv64' });
     expect(res.statusCode).toBe(404);
     expect(res.json().hint).toContain('install Node.js 20');
   });

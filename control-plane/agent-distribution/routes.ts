@@ -91,7 +91,7 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox<{ ca: () => Cert
         bundleSize: built.code.length,
         runtimes: {
           [runtimeKey]: {
-            path: `/agent/runtime/${runtimeKey}`,
+            path: `/agent/node/${runtimeKey}`,
             sha256,
             size: statSync(process.execPath).size,
             nodeVersion: process.version,
@@ -115,7 +115,7 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox<{ ca: () => Cert
   );
 
   app.get(
-    '/agent/runtime/:platformArch',
+    '/agent/node/:platformArch',
     {
       config,
       schema: {

@@ -3,10 +3,10 @@ import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandResultSchema } from '../../shared/gen/berth/agent/v1/agent_pb.js';
 import { createFakeAgentMemory } from '../../test/helpers/fake-agent.js';
+import { type GatewayFixture, startGatewayFixture } from '../../test/helpers/gateway-fixture.js';
 import { AgentCommand } from '../modules/agent-commands/entity.js';
 import { createCommandService } from '../modules/agent-commands/service.js';
 import { listenerApplicationName } from './notifications.js';
-import { type GatewayFixture, startGatewayFixture } from './test-fixture.js';
 
 let f: GatewayFixture;
 const commands = createCommandService({ now: () => new Date(), pollIntervalMs: 20 });

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type GatewayFixture, startGatewayFixture } from '../../test/helpers/gateway-fixture.js';
 import { createCommandService } from '../modules/agent-commands/service.js';
-import { type GatewayFixture, startGatewayFixture } from './test-fixture.js';
 
 let f: GatewayFixture;
 

@@ -1,8 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../shared/ids.js';
+import { type GatewayFixture, startGatewayFixture } from '../../test/helpers/gateway-fixture.js';
 import { Server } from '../modules/servers/entity.js';
-import { type GatewayFixture, startGatewayFixture } from './test-fixture.js';
 
 let f: GatewayFixture;
 

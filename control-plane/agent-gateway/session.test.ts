@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CertificateRequestSchema, EventSchema, HeartbeatSchema } from '../../shared/gen/berth/agent/v1/agent_pb.js';
 import { createCertificateAuthority, createCertificateRequest, generateKeyPair } from '../../shared/pki.js';
-import { type GatewayFixture, startGatewayFixture } from './test-fixture.js';
+import { type GatewayFixture, startGatewayFixture } from '../../test/helpers/gateway-fixture.js';
 
 let f: GatewayFixture;
 

@@ -27,7 +27,7 @@ const expectedPublic = [
   'GET /agent/manifest',
   'GET /agent/ca',
   'GET /agent/bundle.mjs',
-  'GET /agent/runtime/{platformArch}',
+  'GET /agent/node/{platformArch}',
 ].sort();
 // Served, public, and deliberately not listed in the document they serve.
 const undocumented = ['GET /openapi.json', 'GET /docs'];

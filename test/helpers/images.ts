@@ -1,7 +1,7 @@
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Dockerode from 'dockerode';
-import type { HealthPolicy, RuntimeSpec } from '../../agent/runtime/spec.js';
+import type { HealthPolicy, RuntimeSpec } from '../../agent/workloads/spec.js';
 import { newId } from '../../shared/ids.js';
 import { type PrivateDockerd, startDockerd } from './dockerd.js';
 
@@ -59,7 +59,7 @@ export async function buildTestImages(docker: Dockerode): Promise<TestImages> {
 export interface RuntimeTestEngine {
   dockerd: PrivateDockerd;
   docker: Dockerode;
-  /** A bridge network on which published ports work; pass it to `createContainerRuntime`. */
+  /** A bridge network on which published ports work; pass it to `createDockerContainers`. */
   network: string;
   images: TestImages;
   /** Removes every container and the network (its bridge would outlive the engine), then stops the engine. */

@@ -5,10 +5,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCaddyTrafficSwitch } from '../agent/runtime/traffic-switch.js';
+import { createCaddyTrafficSwitch } from '../agent/workloads/traffic-switch.js';
 import { freePort } from '../shared/free-port.js';
 import { createLogger } from '../shared/logger.js';
-import { type LocalCaddy, superviseLocalCaddy } from './local-agent.js';
+import { type LocalCaddy, superviseLocalCaddy } from './dev-agent-supervisor.js';
 
 let dataDir: string;
 let lines: Array<{ level: string; msg: string }>;

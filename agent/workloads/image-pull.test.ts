@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import Dockerode from 'dockerode';
 import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../shared/logger.js';
-import { createContainerRuntime, RuntimeError } from './containers.js';
+import { ContainerError, createDockerContainers } from './containers.js';
 
 /** A client whose engine lacks every image and answers a pull with these progress events. */
 function engineAnswering(events: object[]): Dockerode {
@@ -15,7 +15,7 @@ function engineAnswering(events: object[]): Dockerode {
 }
 
 const runtimeOver = (docker: Dockerode) =>
-  createContainerRuntime({ docker, log: createLogger({ level: 'silent', name: 'test' }) });
+  createDockerContainers({ docker, log: createLogger({ level: 'silent', name: 'test' }) });
 
 describe('ensureImage pulling', () => {
   it('reports one progress line per layer and stage, not every byte count', async () => {
@@ -50,7 +50,7 @@ describe('ensureImage pulling', () => {
     const error = await runtimeOver(docker)
       .ensureImage('team/app:1.0', () => undefined)
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RuntimeError);
+    expect(error).toBeInstanceOf(ContainerError);
     expect(error).toMatchObject({ code: 'image_pull_failed', message: 'pulling team/app:1.0: unexpected EOF' });
   });
 

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { createLogger, type LogLevel } from '../../shared/logger.js';
-import { controlPlaneSettings, parseControlPlaneConfig } from '../config.js';
-import { parseKeyList, resolveKeySource } from './key-source.js';
-import { type RotationProgress, type RotationResult, rotateSecretKey } from './rotate.js';
-import { connectCommandDatabase } from './rotation-database.js';
-import type { SealedColumn } from './sealed-columns.js';
+import { controlPlaneSettings, parseControlPlaneConfig } from '../control-plane/config.js';
+import { parseKeyList, resolveKeySource } from '../control-plane/secrets/key-source.js';
+import { type RotationProgress, type RotationResult, rotateSecretKey } from '../control-plane/secrets/rotate.js';
+import { connectCommandDatabase } from '../control-plane/secrets/rotation-database.js';
+import type { SealedColumn } from '../control-plane/secrets/sealed-columns.js';
+import { createLogger, type LogLevel } from '../shared/logger.js';
 
 /** The process as `berth secret-key` sees it; tests pass their own. */
 export interface SecretKeyCliIo {

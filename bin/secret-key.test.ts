@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runningPostmasterPort } from '../db/embedded-postgres.js';
-import { runSecretKeyCli } from './rotate-command.js';
+import { runningPostmasterPort } from '../control-plane/db/embedded-postgres.js';
+import { runSecretKeyCli } from './secret-key.js';
 
 const dirs: string[] = [];
 

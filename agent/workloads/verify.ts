@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ContainerInfo, ContainerRuntime } from './containers.js';
+import type { ContainerInfo, Containers } from './containers.js';
 import { type CheckResult, runHttpCheck, runTcpCheck } from './health-checks.js';
 import type { LogLine } from './log-lines.js';
 import { type HealthPolicy, healthCheckPort } from './spec.js';
@@ -26,7 +26,7 @@ export interface VerifyAttempt {
 
 /** Options of {@link verifyHealth}. */
 export interface VerifyHealthOptions {
-  runtime: Pick<ContainerRuntime, 'inspect' | 'logs' | 'followLogs'>;
+  runtime: Pick<Containers, 'inspect' | 'logs' | 'followLogs'>;
   /** As `createAndStart` returned it: its host ports and restart count are the baseline. */
   container: ContainerInfo;
   health: HealthPolicy;

@@ -7,17 +7,17 @@ import {
   startRuntimeTestEngine,
   testRuntimeSpec,
 } from '../../test/helpers/images.js';
-import { type ContainerRuntime, createContainerRuntime } from './containers.js';
+import { type Containers, createDockerContainers } from './containers.js';
 import type { LogLine } from './log-lines.js';
 import type { HealthPolicy, RuntimeSpec } from './spec.js';
 import { type VerifyAttempt, type VerifyHealthOptions, verifyHealth } from './verify.js';
 
 let engine: RuntimeTestEngine;
-let runtime: ContainerRuntime;
+let runtime: Containers;
 
 beforeAll(async () => {
   engine = await startRuntimeTestEngine();
-  runtime = createContainerRuntime({
+  runtime = createDockerContainers({
     docker: engine.docker,
     log: createLogger({ level: 'silent', name: 'test' }),
     network: engine.network,

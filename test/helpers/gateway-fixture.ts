@@ -1,5 +1,9 @@
 import { Writable } from 'node:stream';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { type AgentGateway, createAgentGateway } from '../../control-plane/agent-gateway/gateway.js';
+import { migrate, openOrm } from '../../control-plane/db/orm.js';
+import { Organization } from '../../control-plane/modules/identity/entity.js';
+import { Server } from '../../control-plane/modules/servers/entity.js';
 import { newId } from '../../shared/ids.js';
 import { createLogger } from '../../shared/logger.js';
 import {
@@ -9,12 +13,8 @@ import {
   generateKeyPair,
   issueClientCertificate,
 } from '../../shared/pki.js';
-import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.js';
-import { FakeAgent, type FakeAgentOptions } from '../../test/helpers/fake-agent.js';
-import { migrate, openOrm } from '../db/orm.js';
-import { Organization } from '../modules/identity/entity.js';
-import { Server } from '../modules/servers/entity.js';
-import { type AgentGateway, createAgentGateway } from './gateway.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { FakeAgent, type FakeAgentOptions } from './fake-agent.js';
 
 /** Client key and certificate for one server, as enrollment would hand them to its agent. */
 export interface AgentCredentials {

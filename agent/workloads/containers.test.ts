@@ -6,15 +6,15 @@ import {
   startRuntimeTestEngine,
   testRuntimeSpec,
 } from '../../test/helpers/images.js';
-import { type ContainerRuntime, createContainerRuntime, RuntimeError } from './containers.js';
+import { ContainerError, type Containers, createDockerContainers } from './containers.js';
 import { berthLabels } from './spec.js';
 
 let engine: RuntimeTestEngine;
-let runtime: ContainerRuntime;
+let runtime: Containers;
 
 beforeAll(async () => {
   engine = await startRuntimeTestEngine();
-  runtime = createContainerRuntime({
+  runtime = createDockerContainers({
     docker: engine.docker,
     log: createLogger({ level: 'silent', name: 'test' }),
     network: engine.network,
@@ -40,13 +40,13 @@ async function fetchText(port: number, path: string): Promise<string> {
   return body!;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<RuntimeError> {
+async function rejection(promise: Promise<unknown>): Promise<ContainerError> {
   const error = await promise.then(
     () => undefined,
     (reason: unknown) => reason,
   );
-  expect(error).toBeInstanceOf(RuntimeError);
-  return error as RuntimeError;
+  expect(error).toBeInstanceOf(ContainerError);
+  return error as ContainerError;
 }
 
 describe('createAndStart', () => {
@@ -150,7 +150,7 @@ describe('createAndStart', () => {
   });
 
   it('reports a missing network as a start failure naming it, not as a missing image', async () => {
-    const lost = createContainerRuntime({
+    const lost = createDockerContainers({
       docker: engine.docker,
       log: createLogger({ level: 'silent', name: 'test' }),
       network: 'berth-missing',

@@ -15,8 +15,8 @@ import {
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readJsonFile, writeFileAtomic } from '../agent/json-file.js';
-import { checkListenerMigration } from '../agent/runtime/traffic-switch.js';
-import type { LocalAgentEnrollment } from '../control-plane/local-agent.js';
+import { checkListenerMigration } from '../agent/workloads/traffic-switch.js';
+import type { LocalAgentEnrollment } from '../control-plane/modules/servers/local-server.js';
 import { freePort } from '../shared/free-port.js';
 import type { Logger } from '../shared/logger.js';
 

@@ -43,8 +43,8 @@ export type RuntimeErrorCode =
   | 'engine_error';
 
 /** A failed runtime call; `message` carries the engine's reason and names the image or container. */
-export class RuntimeError extends Error {
-  override readonly name = 'RuntimeError';
+export class ContainerError extends Error {
+  override readonly name = 'ContainerError';
   constructor(
     readonly code: RuntimeErrorCode,
     message: string,
@@ -54,8 +54,8 @@ export class RuntimeError extends Error {
   }
 }
 
-/** The agent's view of the container engine; implemented over dockerode by {@link createContainerRuntime}. */
-export interface ContainerRuntime {
+/** The agent's view of the container engine; implemented over dockerode by {@link createDockerContainers}. */
+export interface Containers {
   /**
    * Makes `image` available: an image the engine already has is used as is (no registry call), otherwise it is
    * pulled with progress lines. Rejects with `image_not_found` or `image_pull_failed`, or with the signal's
@@ -92,8 +92,8 @@ export interface ContainerRuntime {
   ): Promise<void>;
 }
 
-/** Options of {@link createContainerRuntime}. */
-export interface ContainerRuntimeOptions {
+/** Options of {@link createDockerContainers}. */
+export interface DockerContainersOptions {
   docker: Dockerode;
   log: Logger;
   /** The Docker network containers join; the engine's default bridge when undefined. */
@@ -106,15 +106,15 @@ const nameRaceDelayMs = 50;
 // The zero time Docker reports for "never started".
 const neverStarted = '0001-01-01T00:00:00Z';
 
-/** A {@link ContainerRuntime} over a Docker engine. Only ever touches containers labelled `berth.managed=true`. */
-export function createContainerRuntime(options: ContainerRuntimeOptions): ContainerRuntime {
+/** A {@link Containers} over a Docker engine. Only ever touches containers labelled `berth.managed=true`. */
+export function createDockerContainers(options: DockerContainersOptions): Containers {
   const { docker, log } = options;
 
   /** Inspects a container and insists it is Berth's. */
   async function inspectManaged(containerId: string): Promise<ContainerInfo> {
     const found = await inspectOrNull(containerId);
     if (found === 'not_managed') throw notManaged(containerId);
-    if (found === null) throw new RuntimeError('container_not_found', `no container ${containerId}`);
+    if (found === null) throw new ContainerError('container_not_found', `no container ${containerId}`);
     return found;
   }
 
@@ -163,7 +163,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Contai
     return inspectManaged(containerId);
   }
 
-  const runtime: ContainerRuntime = {
+  const runtime: Containers = {
     ensureImage: (image, onProgress, signal) =>
       guard(`pulling ${image}`, signal, async () => {
         if (await imageExists(docker, image)) return { pulled: false };
@@ -172,7 +172,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Contai
         } catch (error) {
           if (hasEngineStatus(error, 404)) throw toRuntimeError(error, 'image_not_found', `pulling ${image}`);
           if (error instanceof PullStreamError) {
-            throw new RuntimeError('image_pull_failed', `pulling ${image}: ${error.message}`, { cause: error });
+            throw new ContainerError('image_pull_failed', `pulling ${image}: ${error.message}`, { cause: error });
           }
           throw toRuntimeError(error, 'image_pull_failed', `pulling ${image}`);
         }
@@ -273,7 +273,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Contai
 }
 
 /**
- * Runs one runtime call, turning whatever the engine threw into a {@link RuntimeError}; an aborted call
+ * Runs one runtime call, turning whatever the engine threw into a {@link ContainerError}; an aborted call
  * rejects with the signal's reason instead.
  */
 async function guard<T>(what: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
@@ -281,23 +281,23 @@ async function guard<T>(what: string, signal: AbortSignal | undefined, run: () =
     return await run();
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    if (error instanceof RuntimeError) throw error;
+    if (error instanceof ContainerError) throw error;
     throw toRuntimeError(error, hasEngineStatus(error, 404) ? 'container_not_found' : 'engine_error', what);
   }
 }
 
-function notManaged(containerId: string): RuntimeError {
-  return new RuntimeError('not_managed', `container ${containerId} is not managed by Berth (no ${managedFilter})`);
+function notManaged(containerId: string): ContainerError {
+  return new ContainerError('not_managed', `container ${containerId} is not managed by Berth (no ${managedFilter})`);
 }
 
-function toRuntimeError(error: unknown, code: RuntimeErrorCode, what: string): RuntimeError {
+function toRuntimeError(error: unknown, code: RuntimeErrorCode, what: string): ContainerError {
   const failure = engineFailure(error);
   if (failure.unavailable) {
-    return new RuntimeError('docker_unavailable', `${what}: the Docker engine is unreachable (${failure.reason})`, {
+    return new ContainerError('docker_unavailable', `${what}: the Docker engine is unreachable (${failure.reason})`, {
       cause: error,
     });
   }
-  return new RuntimeError(code, `${what}: ${failure.reason}`, { cause: error });
+  return new ContainerError(code, `${what}: ${failure.reason}`, { cause: error });
 }
 
 function toInfo(raw: Dockerode.ContainerInspectInfo): ContainerInfo {

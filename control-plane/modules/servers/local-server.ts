@@ -1,11 +1,11 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { CertificateAuthority } from '../shared/pki.js';
-import type { Clock } from '../shared/time.js';
-import type { ControlPlaneConfig } from './config.js';
-import { Membership } from './modules/identity/entity.js';
-import { createEnrollmentService } from './modules/servers/enrollment.js';
-import { Server } from './modules/servers/entity.js';
-import { createServerService } from './modules/servers/service.js';
+import type { CertificateAuthority } from '../../../shared/pki.js';
+import type { Clock } from '../../../shared/time.js';
+import type { ControlPlaneConfig } from '../../config.js';
+import { Membership } from '../identity/entity.js';
+import { createEnrollmentService } from './enrollment.js';
+import { Server } from './entity.js';
+import { createServerService } from './service.js';
 
 /** What `berth dev` needs to enroll its local agent. */
 export interface LocalAgentEnrollment {
