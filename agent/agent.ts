@@ -1,5 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { type EventAttributes, type EventKind, eventKind } from '../shared/command-catalogue.js';
 import { EventSchema } from '../shared/gen/berth/agent/v1/agent_pb.js';
 import type { Logger } from '../shared/logger.js';
 import { type Clock, systemClock } from '../shared/time.js';
@@ -20,11 +21,12 @@ import { createReplayCache } from './replay-cache.js';
 import { createSpool, type SpooledEvent } from './spool.js';
 import { readCredentials, readEnrollment, statePaths } from './state-dir.js';
 import { type AgentStatus, statusFromState } from './status.js';
-import { createDockerContainers } from './workloads/containers.js';
+import { type Containers, createDockerContainers } from './workloads/containers.js';
 import { createDockerClient } from './workloads/docker-client.js';
+import type { HealthProbe } from './workloads/health-checks.js';
 import { createListenPortStore } from './workloads/listen-ports.js';
 import { berthNetwork, ensureBerthNetwork } from './workloads/network.js';
-import { checkListenerMigration, createCaddyTrafficSwitch } from './workloads/traffic-switch.js';
+import { checkListenerMigration, createCaddyTrafficSwitch, type TrafficSwitch } from './workloads/traffic-switch.js';
 
 /** Timings, overridable so tests run in milliseconds; production uses the defaults. */
 export interface AgentTiming {
@@ -49,6 +51,14 @@ export interface AgentDeps {
   hostFacts?: () => HostFactsJson;
   pid?: number;
   timing?: AgentTiming;
+  /** The containers deployments run in: Berth's containers on the Docker engine at `dockerHost` by default. */
+  containers?: Containers;
+  /** Readies the engine before each deployment: creates Berth's Docker network by default. */
+  prepareContainers?: () => Promise<void>;
+  /** The edge proxy deployments switch traffic on: Caddy at `caddyAdminUrl` by default; null for none. */
+  traffic?: TrafficSwitch | null;
+  /** One health check of a published port: the real HTTP/TCP check by default. */
+  healthProbe?: HealthProbe;
 }
 
 /** The running agent; see {@link createAgent}. */
@@ -100,11 +110,13 @@ export function createAgent(
   const send = (payload: Parameters<ControlStream['send']>[0]) => stream?.send(payload) ?? false;
   const dockerClient = createDockerClient(config.dockerHost);
   const deployments: DeploymentDeps = {
-    runtime: createDockerContainers({ docker: dockerClient, log, network: berthNetwork }),
-    prepare: () => ensureBerthNetwork(dockerClient),
+    containers: deps.containers ?? createDockerContainers({ docker: dockerClient, log, network: berthNetwork }),
+    prepare: deps.prepareContainers ?? (() => ensureBerthNetwork(dockerClient)),
     isDesired: (deploymentId) => desired.current()?.runtimes.some((r) => r.deploymentId === deploymentId) ?? false,
-    traffic: createCaddyTrafficSwitch({ adminUrl: config.caddyAdminUrl, log }),
+    traffic:
+      deps.traffic === undefined ? createCaddyTrafficSwitch({ adminUrl: config.caddyAdminUrl, log }) : deps.traffic,
     listenPorts: createListenPortStore(config.stateDir),
+    probe: deps.healthProbe,
     emit: (kind, attributes) => emit(kind, attributes),
     log,
     running: new Map(),
@@ -126,8 +138,8 @@ export function createAgent(
     intervalMs: timing.dockerCheckMs ?? 30_000,
     onChange: (facts) =>
       facts.reachable
-        ? emit('docker.reachable', { version: facts.version, apiVersion: facts.apiVersion })
-        : emit('docker.unreachable', { error: facts.error }),
+        ? emit(eventKind.dockerReachable, { version: facts.version, apiVersion: facts.apiVersion })
+        : emit(eventKind.dockerUnreachable, { error: facts.error }),
   });
 
   function sendEvent(event: SpooledEvent): boolean {
@@ -135,8 +147,9 @@ export function createAgent(
     return send({ case: 'event', value });
   }
 
-  function emit(kind: string, attributes: Record<string, string>): void {
-    const event = { kind, observedAt: clock().toISOString(), attributes };
+  function emit<K extends EventKind>(kind: K, attributes: EventAttributes<K>): void {
+    // Every attribute is a string on the wire; the spool keeps them as such.
+    const event = { kind, observedAt: clock().toISOString(), attributes: attributes as Record<string, string> };
     const { queued, dropped } = spool.counts();
     // Straight out only when nothing is waiting: a spooled backlog goes first, so the order is kept.
     if (queued === 0 && dropped === 0 && sendEvent(event)) return;
@@ -152,7 +165,11 @@ export function createAgent(
         return;
       }
     }
-    const note = { kind: 'spool.dropped', observedAt: clock().toISOString(), attributes: { count: String(dropped) } };
+    const note = {
+      kind: eventKind.spoolDropped,
+      observedAt: clock().toISOString(),
+      attributes: { count: String(dropped) },
+    };
     if (dropped > 0 && !sendEvent(note)) spool.putBack([], dropped);
   }
 
@@ -230,7 +247,7 @@ export function createAgent(
         welcomeTimeoutMs: timing.welcomeTimeoutMs,
         goodbyeTimeoutMs: timing.goodbyeTimeoutMs,
       });
-      emit('agent.started', { version: berthVersion });
+      emit(eventKind.agentStarted, { version: berthVersion });
       // Zero-downtime switches need the kernel to hand queued connections to Caddy's new socket (root only).
       void checkListenerMigration({ log, enable: process.getuid?.() === 0 });
       dockerWatch.start();

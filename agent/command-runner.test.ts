@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { describe, expect, it, vi } from 'vitest';
+import { commandKind } from '../shared/command-catalogue.js';
 import { type AgentMessage, type CommandResult, CommandSchema } from '../shared/gen/berth/agent/v1/agent_pb.js';
 import { createLogger } from '../shared/logger.js';
 import { createCommandRunner } from './command-runner.js';
@@ -44,7 +45,7 @@ const command = (commandId: string, kind: string, deadline?: Date) =>
 describe('command runner', () => {
   it('acknowledges at once, then sends the result, and caches it', async () => {
     const { runner, sent, results, entries } = setup();
-    await runner.handle(command('cmd_1', 'host.facts'));
+    await runner.handle(command('cmd_1', commandKind.hostFacts));
     expect(sent.map((p) => p.case)).toEqual(['commandAck', 'commandResult']);
     expect(results()[0]).toMatchObject({ commandId: 'cmd_1', succeeded: true });
     expect(JSON.parse(new TextDecoder().decode(results()[0]!.resultJson))).toMatchObject({ hostname: 'h' });
@@ -53,8 +54,8 @@ describe('command runner', () => {
 
   it('answers a resent command id from the replay cache without running the handler again', async () => {
     const { runner, sent, results, hostFacts } = setup();
-    await runner.handle(command('cmd_1', 'host.facts'));
-    await runner.handle(command('cmd_1', 'host.facts'));
+    await runner.handle(command('cmd_1', commandKind.hostFacts));
+    await runner.handle(command('cmd_1', commandKind.hostFacts));
     expect(hostFacts).toHaveBeenCalledTimes(1);
     expect(sent.map((p) => p.case)).toEqual(['commandAck', 'commandResult', 'commandAck', 'commandResult']);
     expect(results()[1]).toEqual(results()[0]);
@@ -72,7 +73,7 @@ describe('command runner', () => {
         return { reachable: true, version: '1', apiVersion: '1', error: '' };
       }),
     );
-    const slow = command('cmd_slow', 'docker.info');
+    const slow = command('cmd_slow', commandKind.dockerInfo);
     const first = runner.handle(slow);
     const second = runner.handle(slow);
     release();
@@ -83,14 +84,14 @@ describe('command runner', () => {
 
   it('fails a command whose deadline has passed with deadline_exceeded, without running it', async () => {
     const { runner, results, hostFacts } = setup();
-    await runner.handle(command('cmd_late', 'host.facts', new Date(now.getTime() - 1)));
+    await runner.handle(command('cmd_late', commandKind.hostFacts, new Date(now.getTime() - 1)));
     expect(hostFacts).not.toHaveBeenCalled();
     expect(results()[0]).toMatchObject({ commandId: 'cmd_late', succeeded: false, errorCode: 'deadline_exceeded' });
   });
 
   it('runs a command whose deadline is still ahead', async () => {
     const { runner, results } = setup();
-    await runner.handle(command('cmd_ok', 'host.facts', new Date(now.getTime() + 60_000)));
+    await runner.handle(command('cmd_ok', commandKind.hostFacts, new Date(now.getTime() + 60_000)));
     expect(results()[0]).toMatchObject({ succeeded: true, errorCode: '' });
   });
 
@@ -107,13 +108,16 @@ describe('command runner', () => {
         throw new Error('boom');
       }),
     );
-    await runner.handle(command('cmd_boom', 'host.facts'));
+    await runner.handle(command('cmd_boom', commandKind.hostFacts));
     expect(results()[0]).toMatchObject({ succeeded: false, errorCode: 'handler_failed', errorMessage: 'boom' });
   });
 
   it('rejects a payload that is not JSON with invalid_payload', async () => {
     const { runner, results } = setup();
-    await runner.handle({ ...command('cmd_bad', 'host.facts'), payloadJson: new TextEncoder().encode('{nope') });
+    await runner.handle({
+      ...command('cmd_bad', commandKind.hostFacts),
+      payloadJson: new TextEncoder().encode('{nope'),
+    });
     expect(results()[0]).toMatchObject({ succeeded: false, errorCode: 'invalid_payload' });
   });
 });

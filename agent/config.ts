@@ -1,7 +1,13 @@
 import os from 'node:os';
 import nodePath from 'node:path';
-import { integer, oneOf, parseSettings, path, type SettingSpec, sanitizeSettings } from '../shared/env-config.js';
-import { type LogLevel, logLevels } from '../shared/logger.js';
+import {
+  configOf,
+  integer,
+  logLevelSetting,
+  path,
+  type SettingSpec,
+  type SettingValues,
+} from '../shared/env-config.js';
 
 /** Where the Docker engine listens: a unix socket, or a plain-HTTP TCP address (`tcp://host:port`, no TLS). */
 export type DockerEndpoint = { socketPath: string } | { host: string; port: number };
@@ -38,14 +44,7 @@ export const agentSettings = {
     fallback: defaultStateDir,
     parse: (raw: string) => nodePath.resolve(path(raw)),
   },
-  logLevel: {
-    env: 'BERTH_LOG_LEVEL',
-    flag: 'log-level',
-    description: `log level (${logLevels.join(', ')})`,
-    defaultText: 'info',
-    fallback: (): LogLevel => 'info',
-    parse: oneOf(logLevels),
-  },
+  logLevel: logLevelSetting,
   caddyAdminUrl: {
     env: 'BERTH_CADDY_ADMIN_URL',
     flag: 'caddy-admin-url',
@@ -81,21 +80,16 @@ export const agentSettings = {
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 
+const agentConfig = configOf(agentSettings);
+
 /** The agent's validated configuration. */
-export type AgentConfig = ReturnType<typeof parseAgentConfig>;
+export type AgentConfig = SettingValues<typeof agentSettings>;
 
 /**
  * Parses the agent's configuration from the environment and flags (flags win). Throws a `ConfigError` listing
  * every bad value.
  */
-export function parseAgentConfig(
-  env: Record<string, string | undefined>,
-  flags: Record<string, string | undefined> = {},
-) {
-  return parseSettings(agentSettings, env, flags);
-}
+export const parseAgentConfig = agentConfig.parse;
 
 /** The configuration for the start-up log (nothing in it is secret; kept for symmetry with the control plane). */
-export function sanitizeAgentConfig(config: AgentConfig): Record<string, unknown> {
-  return sanitizeSettings(agentSettings, config);
-}
+export const sanitizeAgentConfig = agentConfig.sanitize;

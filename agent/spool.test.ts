@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventKind } from '../shared/command-catalogue.js';
 import { createSpool, type SpooledEvent } from './spool.js';
 
 let dir: string;
@@ -22,7 +23,7 @@ afterEach(async () => {
 });
 
 const event = (n: number): SpooledEvent => ({
-  kind: 'docker.unreachable',
+  kind: eventKind.dockerUnreachable,
   observedAt: new Date(Date.UTC(2025, 0, 1, 0, 0, n)).toISOString(),
   attributes: { n: String(n) },
 });

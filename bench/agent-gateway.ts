@@ -3,7 +3,7 @@
  * throwaway PostgreSQL 15, and N simulated agents in this process, each with its own mTLS connection and
  * Connect stream. See bench/README.md.
  *
- *   node --import tsx bench/agent-gateway.ts --agents 1000
+ *   bin/berth-node --import tsx bench/agent-gateway.ts --agents 1000
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';

@@ -1,16 +1,15 @@
 import os from 'node:os';
 import nodePath from 'node:path';
 import {
+  configOf,
   host,
   integer,
-  oneOf,
-  parseSettings,
+  logLevelSetting,
   path,
   type SettingSpec,
-  sanitizeSettings,
+  type SettingValues,
   url,
 } from '../shared/env-config.js';
-import { type LogLevel, logLevels } from '../shared/logger.js';
 import { parseKeyList } from './secrets/key-source.js';
 
 /** The data folder when `BERTH_DATA_DIR` is unset: a system folder for root (whose home is not readable by the
@@ -143,14 +142,7 @@ export const controlPlaneSettings = {
     },
     secret: true,
   },
-  logLevel: {
-    env: 'BERTH_LOG_LEVEL',
-    flag: 'log-level',
-    description: `log level (${logLevels.join(', ')})`,
-    defaultText: 'info',
-    fallback: (): LogLevel => 'info',
-    parse: oneOf(logLevels),
-  },
+  logLevel: logLevelSetting,
   sessionTtlHours: {
     env: 'BERTH_SESSION_TTL_HOURS',
     flag: 'session-ttl-hours',
@@ -185,21 +177,16 @@ export const controlPlaneSettings = {
   },
 } satisfies Record<string, SettingSpec<unknown>>;
 
+const controlPlaneConfig = configOf(controlPlaneSettings);
+
 /** The control plane's validated configuration. */
-export type ControlPlaneConfig = ReturnType<typeof parseControlPlaneConfig>;
+export type ControlPlaneConfig = SettingValues<typeof controlPlaneSettings>;
 
 /**
  * Parses the control plane's configuration from the environment and flags (flags win). Throws a `ConfigError`
  * listing every bad value.
  */
-export function parseControlPlaneConfig(
-  env: Record<string, string | undefined>,
-  flags: Record<string, string | undefined> = {},
-) {
-  return parseSettings(controlPlaneSettings, env, flags);
-}
+export const parseControlPlaneConfig = controlPlaneConfig.parse;
 
 /** The configuration for the start-up log, with the database password hidden. */
-export function sanitizeControlPlaneConfig(config: ControlPlaneConfig): Record<string, unknown> {
-  return sanitizeSettings(controlPlaneSettings, config);
-}
+export const sanitizeControlPlaneConfig = controlPlaneConfig.sanitize;

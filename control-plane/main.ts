@@ -3,14 +3,12 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { berthVersion } from '../shared/version.js';
-import { createAgentGateway } from './agent-gateway/gateway.js';
-import { buildApp, listeningUrl } from './app.js';
+import { listeningUrl } from './app.js';
+import { composeControlPlane } from './compose.js';
 import { type ControlPlaneConfig, sanitizeControlPlaneConfig } from './config.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate, openOrm } from './db/orm.js';
-import { createCommandService } from './modules/agent-commands/service.js';
-import { createDeploymentAgentLink, deploymentHooks } from './modules/deployments/agent-link.js';
-import { createLocalAgentProvisioner, type LocalAgentEnrollment } from './modules/servers/local-server.js';
+import type { LocalAgentEnrollment } from './modules/servers/local-server.js';
 import { loadOrCreateAgentCa } from './pki/ca-store.js';
 import { loadKeyRing } from './secrets/key-ring.js';
 
@@ -58,30 +56,8 @@ export async function startControlPlane(
     await migrate(orm, url, log);
     const keyRing = loadKeyRing({ secretKey: config.secretKey, dataDir: config.dataDir, log });
     const ca = await loadOrCreateAgentCa(orm.em.fork(), keyRing, log);
-    const gateway = createAgentGateway({
-      orm,
-      databaseUrl: url,
-      ca,
-      log,
-      host: config.grpcHost ?? config.httpHost,
-      port: config.grpcPort,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      unreachableAfterMs: config.unreachableAfterMs,
-      agentCertificateDays: config.agentCertificateDays,
-      extraServerNames: extraServerNames(config),
-      hooks: deploymentHooks(
-        createDeploymentAgentLink({
-          now: () => new Date(),
-          keyRing,
-          log,
-          commands: createCommandService({ now: () => new Date() }),
-        }),
-      ),
-    });
-    let grpcPort = config.grpcPort;
-    const grpcAddress = () =>
-      config.grpcPublicAddress ?? `${new URL(config.publicUrl ?? listeningUrl(app, config)).hostname}:${grpcPort}`;
-    const app = await buildApp({ config, log, orm, ca, keyRing, grpcAddress, databaseUrl: url });
+    const parts = await composeControlPlane({ config, log, orm, databaseUrl: url, keyRing, ca });
+    const { app, services } = parts;
     // Node's close() ends only the connections idle at that moment: a keep-alive connection whose request is still
     // being answered would hold the shutdown for the whole keep-alive timeout (72 s) after its answer. Track those
     // requests so stop() can answer them with `Connection: close`.
@@ -92,33 +68,24 @@ export async function startControlPlane(
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
     try {
-      grpcPort = (await gateway.start()).port;
+      await parts.startLink();
     } catch (error) {
-      await app.close();
+      await parts.stop();
       throw error;
     }
     const apiUrl = listeningUrl(app, config);
-    log.info({ url: apiUrl, grpcAddress: grpcAddress(), startupMs: Date.now() - started }, 'control plane ready');
+    log.info({ url: apiUrl, grpcAddress: parts.grpcAddress(), startupMs: Date.now() - started }, 'control plane ready');
     const ormToClose = orm;
     const embeddedToStop = embedded;
-    const localAgent = createLocalAgentProvisioner({
-      orm,
-      ca,
-      config,
-      now: () => new Date(),
-      publicUrl: () => config.publicUrl ?? apiUrl,
-      grpcAddress,
-    });
     return {
       url: apiUrl,
       app,
-      provisionLocalAgent: () => localAgent.provision(),
+      provisionLocalAgent: () => services.localServer.provision(ormToClose.em.fork()),
       async stop() {
         log.info('stopping control plane');
         for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
         // Agents first: their sessions end cleanly (they reconnect to whichever replica is up), then the API.
-        await gateway.stop();
-        await app.close();
+        await parts.stop();
         await ormToClose.close();
         await embeddedToStop?.stop();
         log.info('control plane stopped');
@@ -162,12 +129,4 @@ export async function runControlPlane(
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-}
-
-// Names the gateway certificate also carries, for agents that verify the host they dial.
-function extraServerNames(config: ControlPlaneConfig): string[] {
-  const names = new Set<string>();
-  if (config.publicUrl) names.add(new URL(config.publicUrl).hostname);
-  if (config.grpcPublicAddress) names.add(config.grpcPublicAddress.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));
-  return [...names];
 }

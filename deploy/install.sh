@@ -75,22 +75,34 @@ VERSION="$(field version)"; BUNDLE_SHA="$(field bundleSha256)"
 fetch "/agent/bundle.mjs" "$TMP/berth-agent.mjs"
 verify "$TMP/berth-agent.mjs" "$BUNDLE_SHA" "the agent bundle"
 
-NODE=""
+# The agent runs on the one Node.js version Berth pins (the manifest's nodeVersion): a Node already here is used only
+# when it is exactly that version; otherwise the control plane's copy is downloaded and checked like the bundle.
+NODE_VERSION="$(tr -d '\n' < "$TMP/manifest.json" | sed 's/"runtimes": *{[^{}]*\({[^{}]*}[^{}]*\)*}//' \
+  | sed -n 's/.*"nodeVersion": *"\([^"]*\)".*/\1/p')"
+[ -n "$NODE_VERSION" ] || die "the control plane's manifest names no Node.js version."
+NODE=""; FOUND=""
 for candidate in "$PREFIX/node/bin/node" "$(command -v node 2>/dev/null || true)"; do
   [ -n "$candidate" ] && [ -x "$candidate" ] || continue
-  major="$("$candidate" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-  if [ "$major" -ge 20 ] 2>/dev/null; then NODE="$candidate"; break; fi
+  found="$("$candidate" --version 2>/dev/null || true)"
+  if [ "$found" = "$NODE_VERSION" ]; then NODE="$candidate"; break; fi
+  [ -n "$FOUND" ] || FOUND="${found:-a Node.js that does not start} ($candidate)"
 done
 mkdir -p "$PREFIX/lib" "$PREFIX/node/bin"
 touch "$PREFIX/.installed-by-berth"
 if [ -z "$NODE" ]; then
   RUNTIME_SHA="$(tr -d '\n' < "$TMP/manifest.json" | sed -n "s/.*\"linux-$ARCH\": *{[^}]*\"sha256\": *\"\\([0-9a-f]*\\)\".*/\\1/p")"
-  [ -n "$RUNTIME_SHA" ] || die "no Node.js ≥ 20 here, and the control plane has no Node runtime for linux-$ARCH: install Node.js 20 or newer (e.g. from your distribution or nodejs.org) and run this again."
-  say "no Node.js ≥ 20 found: downloading the runtime for linux-$ARCH from the control plane"
+  [ -n "$RUNTIME_SHA" ] || die "the agent runs on Node.js $NODE_VERSION, which this server does not have${FOUND:+ (it has ${FOUND})}, and the control plane has no Node runtime for linux-$ARCH: install Node.js $NODE_VERSION (e.g. from nodejs.org) and run this again."
+  if [ -n "$FOUND" ]; then
+    say "the Node.js here is $FOUND, not $NODE_VERSION: downloading Node.js $NODE_VERSION for linux-$ARCH from the control plane"
+  else
+    say "no Node.js found: downloading Node.js $NODE_VERSION for linux-$ARCH from the control plane"
+  fi
   fetch "/agent/node/linux-$ARCH" "$TMP/node"
   verify "$TMP/node" "$RUNTIME_SHA" "the Node runtime"
   install -m 0755 "$TMP/node" "$PREFIX/node/bin/node"
   NODE="$PREFIX/node/bin/node"
+  ran="$("$NODE" --version 2>&1 || true)"
+  [ "$ran" = "$NODE_VERSION" ] || { rm -f "$NODE"; die "the downloaded Node.js $NODE_VERSION does not run on this server: $ran"; }
 fi
 install -m 0644 "$TMP/berth-agent.mjs" "$PREFIX/lib/berth-agent.mjs"
 cat > "$PREFIX/berth-agent" <<WRAPPER
@@ -130,7 +142,7 @@ UNITFILE
 else
   [ "$SYSTEMD" = 1 ] && say "no systemd here: running the agent in the foreground"
   say "starting the agent in the foreground (Ctrl-C stops it)"
-  # exec replaces this shell, so the EXIT trap would never run: remove the downloads (up to ~100 MB) first.
+  # exec replaces this shell, so the EXIT trap would never run: remove the downloads (up to ~130 MB) first.
   rm -rf "$TMP"; trap - EXIT
   exec "$PREFIX/berth-agent" run
 fi

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: runs vitest, then prints one plain summary line as the very last line, because CI reads
 // `N passed, N failed[, N skipped]` and does not understand vitest's own summary. Extra arguments go to vitest.
+// npm starts it through bin/berth-node, so vitest and everything the tests start with process.execPath run on the
+// Node.js that package.json pins; it says which Node that is, and refuses any other.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -8,6 +10,18 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const resultsFile = join(repoRoot, '.vitest-results', 'results.json');
+
+const { optionalDependencies = {} } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+const pinned = optionalDependencies[`node-${process.platform}-${process.arch}`];
+if (process.versions.node !== pinned) {
+  console.error(
+    `the tests run on the pinned Node.js ${pinned ? `v${pinned}` : '(none for this platform)'}, not ${process.version} ` +
+      `(${process.execPath}): run them with \`npm test\` or bin/berth-node scripts/test.mjs`,
+  );
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+console.log(`tests run on Node.js ${process.version} (${process.execPath})`);
 
 // A stale file from an earlier run would otherwise be read as this run's result if vitest dies early.
 rmSync(resultsFile, { force: true });

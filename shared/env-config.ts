@@ -2,6 +2,7 @@
  * A small declarative parser for `BERTH_*` settings. Every setting names its variable, its flag and how to parse
  * it; parsing collects one message per bad value, so a misconfigured start lists everything wrong at once.
  */
+import { type LogLevel, logLevels } from './logger.js';
 
 /** How one setting is read: `parse` returns the value or throws an Error whose message says what is expected. */
 export interface SettingSpec<T> {
@@ -27,12 +28,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** The values {@link parseSettings} reads for `S`, by key. */
+export type SettingValues<S extends Record<string, SettingSpec<unknown>>> = {
+  [K in keyof S]: S[K] extends SettingSpec<infer T> ? T : never;
+};
+
 /** Reads every setting of `specs` from `flags` first, then `env`, else its fallback. */
 export function parseSettings<S extends Record<string, SettingSpec<unknown>>>(
   specs: S,
   env: Record<string, string | undefined>,
   flags: Record<string, string | undefined> = {},
-): { [K in keyof S]: S[K] extends SettingSpec<infer T> ? T : never } {
+): SettingValues<S> {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(specs)) {
@@ -52,6 +58,19 @@ export function parseSettings<S extends Record<string, SettingSpec<unknown>>>(
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as never;
+}
+
+/**
+ * A program's configuration over `specs`: `parse` reads it from the environment and flags (flags win) and throws a
+ * {@link ConfigError} listing every bad value; `sanitize` gives it for the start-up log, secrets hidden.
+ */
+export function configOf<S extends Record<string, SettingSpec<unknown>>>(specs: S) {
+  return {
+    parse: (env: Record<string, string | undefined>, flags: Record<string, string | undefined> = {}) =>
+      parseSettings(specs, env, flags),
+    sanitize: (values: SettingValues<S>): Record<string, unknown> =>
+      sanitizeSettings(specs, values as Record<string, unknown>),
+  };
 }
 
 /** Parses a whole number in `[min, max]`. */
@@ -99,6 +118,16 @@ export function path(raw: string): string {
   if (raw.includes('\0')) throw new Error('must be a folder path');
   return raw;
 }
+
+/** `BERTH_LOG_LEVEL`, which the control plane and the agent read alike. */
+export const logLevelSetting = {
+  env: 'BERTH_LOG_LEVEL',
+  flag: 'log-level',
+  description: `log level (${logLevels.join(', ')})`,
+  defaultText: 'info',
+  fallback: (): LogLevel => 'info',
+  parse: oneOf(logLevels),
+} satisfies SettingSpec<LogLevel>;
 
 /** Lines for `--help`: one per setting with its flag, variable, default and meaning. */
 export function describeSettings(specs: Record<string, SettingSpec<unknown>>): string[] {

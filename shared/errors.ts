@@ -220,3 +220,34 @@ export class AppError extends Error {
 export function notFound(what: string, id: string, field?: string): AppError {
   return new AppError('not_found', `${what} "${id}" was not found.`, field === undefined ? {} : { field });
 }
+
+/**
+ * The stable codes an agent (or the control plane, about a command) gives a failed command: CommandResult's
+ * `error_code`, stored on the command and shown as a deployment's `latestFailure.code`. Clients and the control plane
+ * switch on them, so a code is never renamed; `docs/errors.md` lists them (checked by test/error-codes.test.ts).
+ */
+export const agentErrorCodes = {
+  unknown_command:
+    'The agent does not know the command kind (an older agent than the control plane); upgrade the agent.',
+  invalid_payload:
+    "The command's payload is not valid JSON or does not match the kind's schema; the message names the field.",
+  handler_failed: 'The command handler failed unexpectedly; the agent log has the details.',
+  unsupported: 'This agent was started without the collaborator the command needs (no container runtime).',
+  deadline_exceeded: 'The command did not finish, or could not start, before its deadline.',
+  invalid_result: "The agent's answer is not valid JSON or does not match the kind's result schema.",
+  failed: 'The agent reported a failure without a code (an older agent).',
+  canceled: 'The deployment was canceled; what it started was removed.',
+  unhealthy: 'The new container never passed its health check; it was removed and the running version kept serving.',
+  exited: 'The new container exited during verification; its exit code and last lines are in the log.',
+  image_not_found: 'The image is neither on the server nor pullable under that name.',
+  image_pull_failed: 'Pulling the image failed (registry unreachable, refused, or the pull broke off).',
+  docker_unavailable: "The server's Docker engine does not answer.",
+  container_create_failed: 'The Docker engine refused to create the container; the message carries its reason.',
+  container_start_failed: 'The container was created but did not start (or did not become healthy after a start).',
+  container_not_found: "The deployment's container is not on the server (removed outside Berth); redeploy.",
+  not_managed: 'The container is not labelled by Berth, so Berth leaves it alone.',
+  engine_error: 'The Docker engine refused a call; the message carries its reason.',
+} as const satisfies Record<string, string>;
+
+/** One of {@link agentErrorCodes}. */
+export type AgentErrorCode = keyof typeof agentErrorCodes;

@@ -112,3 +112,69 @@ describe('file size', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('the command catalogue', () => {
+  const catalogueFiles = new Set(['shared/command-catalogue.ts']);
+  // The kinds as the catalogue spells them, read from its source so this test needs no import of it.
+  const catalogueSource = readFileSync(join(repoRoot, 'shared/command-catalogue.ts'), 'utf8');
+  const kindBlock = (name: string) => {
+    const block = new RegExp(`export const ${name} = \\{([^}]*)\\}`).exec(catalogueSource)?.[1] ?? '';
+    return [...block.matchAll(/:\s*'([a-z]+\.[a-z.-]+)'/g)].map((m) => m[1]!);
+  };
+  const kinds = [...kindBlock('commandKind'), ...kindBlock('eventKind')];
+
+  it('finds the command and event kinds in the catalogue', () => {
+    expect(kinds).toContain('deployment.apply');
+    expect(kinds).toContain('runtime.drift');
+  });
+
+  it('has no command or event kind written as a string literal outside the catalogue', () => {
+    const quoted = new RegExp(`(['"\`])(${kinds.map((k) => k.replaceAll('.', '\\.')).join('|')})\\1`);
+    const offenders = everyCodeFile()
+      .filter((file) => !catalogueFiles.has(file) && file !== 'test/architecture.test.ts')
+      .flatMap((file) =>
+        readFileSync(join(repoRoot, file), 'utf8')
+          .split('\n')
+          .map((line, index) => ({ line, index }))
+          .filter(({ line }) => !/^\s*(\/\/|\*|\/\*)/.test(line) && quoted.test(line))
+          .map(({ line, index }) => `${file}:${index + 1}: ${line.trim()}`),
+      );
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe('table ownership', () => {
+  /** Table name → the module whose entity.ts defines it. */
+  const owners = new Map<string, string>();
+  for (const file of codeFiles('control-plane/modules').filter((f) => f.endsWith('/entity.ts'))) {
+    const module = file.split('/')[2]!;
+    for (const match of readFileSync(join(repoRoot, file), 'utf8').matchAll(/tableName:\s*'([a-z_]+)'/g)) {
+      owners.set(match[1]!, module);
+    }
+  }
+
+  it('knows the tables of the modules', () => {
+    expect(owners.get('agent_commands')).toBe('agent-commands');
+    expect(owners.get('deployments')).toBe('deployments');
+  });
+
+  it("has no module touch another module's table with raw SQL (it goes through that module or the ORM)", () => {
+    const tables = [...owners.keys()].join('|');
+    // A table in a query builder call (`knex('servers')`, `('deployments as d')`) or in SQL text.
+    const raw = new RegExp(
+      `\\(\\s*'(${tables})(?: as \\w+)?'\\s*\\)|\\b(?:from|into|update|join)\\s+"?(${tables})\\b`,
+      'gi',
+    );
+    const offenders: string[] = [];
+    for (const file of codeFiles('control-plane/modules', new Set(['.ts']))) {
+      if (file.endsWith('.test.ts')) continue;
+      const module = file.split('/')[2]!;
+      const source = readFileSync(join(repoRoot, file), 'utf8');
+      for (const match of source.matchAll(raw)) {
+        const table = (match[1] ?? match[2])!.toLowerCase();
+        if (owners.get(table) !== module) offenders.push(`${file}: ${match[0]} (table of ${owners.get(table)})`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});

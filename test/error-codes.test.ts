@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   AppError,
+  agentErrorCodes,
   type ErrorCategory,
   type ErrorKind,
   type ErrorKindSpec,
@@ -75,6 +76,24 @@ describe('the error kind table', () => {
       (needle) => !docs.includes(needle),
     );
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the command error codes', () => {
+  const codes = Object.entries(agentErrorCodes);
+
+  it('are snake_case and described in one sentence each', () => {
+    for (const [code, description] of codes) {
+      expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
+      expect(description.trim(), code).not.toBe('');
+    }
+  });
+
+  it('are all documented in docs/errors.md, and the page lists no code the table lacks', () => {
+    const docs = readFileSync(docsPath, 'utf8');
+    const section = docs.slice(docs.indexOf('## Command error codes'), docs.indexOf('## Rules for code'));
+    const listed = [...section.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual(codes.map(([code]) => code).sort());
   });
 });
 

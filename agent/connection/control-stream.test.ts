@@ -7,6 +7,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { agentServiceDefinition } from '../../shared/agent-service-definition.js';
+import { commandKind, eventKind } from '../../shared/command-catalogue.js';
 import {
   type AgentMessage,
   CertificateIssuedSchema,
@@ -220,11 +221,11 @@ describe('the agent link over real gRPC with mTLS', () => {
       lastAckSeen: 0n,
     });
     await vi.waitFor(() => expect(of(first, 'heartbeat').length).toBeGreaterThanOrEqual(2), waitOptions);
-    expect(of(first, 'event').map((m) => (m.payload.value as { kind: string }).kind)).toContain('agent.started');
+    expect(of(first, 'event').map((m) => (m.payload.value as { kind: string }).kind)).toContain(eventKind.agentStarted);
 
     const command = create(CommandSchema, {
       commandId: 'cmd_01',
-      kind: 'host.facts',
+      kind: commandKind.hostFacts,
       issuedAt: timestampFromDate(new Date()),
       deadline: timestampFromDate(new Date(Date.now() + 60_000)),
     });
@@ -252,7 +253,7 @@ describe('the agent link over real gRPC with mTLS', () => {
     expect(second.received[0]!.payload.value).toMatchObject({ lastAckSeen: 2n });
     await vi.waitFor(() => expect(of(second, 'event')).toHaveLength(1), waitOptions);
     expect(of(second, 'event')[0]!.payload.value).toMatchObject({
-      kind: 'docker.unreachable',
+      kind: eventKind.dockerUnreachable,
       attributes: { error: 'no Docker engine' },
     });
 
@@ -359,14 +360,22 @@ describe('the agent link over real gRPC with mTLS', () => {
   it('backfills events spooled before a restart, in order, then reports how many were dropped', async () => {
     const port = await gateway.listen();
     await enrollFor(port);
-    const spooled = { kind: 'docker.unreachable', observedAt: '2025-01-01T00:00:00.000Z', attributes: { error: 'x' } };
+    const spooled = {
+      kind: eventKind.dockerUnreachable,
+      observedAt: '2025-01-01T00:00:00.000Z',
+      attributes: { error: 'x' },
+    };
     await writeFileAtomic(statePaths(stateDir).spool, JSON.stringify({ version: 1, dropped: 5, events: [spooled] }));
     const { agent: running } = startAgent({ facts: async () => dockerUp });
     await running.start();
 
     await vi.waitFor(() => expect(of(gateway.sessions[0], 'event')).toHaveLength(3), waitOptions);
     const events = of(gateway.sessions[0], 'event').map((m) => m.payload.value as { kind: string; attributes: object });
-    expect(events.map((e) => e.kind)).toEqual(['docker.unreachable', 'agent.started', 'spool.dropped']);
+    expect(events.map((e) => e.kind)).toEqual([
+      eventKind.dockerUnreachable,
+      eventKind.agentStarted,
+      eventKind.spoolDropped,
+    ]);
     expect(events[2]!.attributes).toEqual({ count: '5' });
     await vi.waitFor(() => expect(running.status().spool).toEqual({ queued: 0, dropped: 0 }), waitOptions);
   });

@@ -1,16 +1,9 @@
 import http from 'node:http';
+import type { DockerFacts } from '../../shared/host-command.js';
 import type { DockerEndpoint } from '../config.js';
 
 /** What the agent reports about the Docker engine (Hello.docker, the `docker.info` result). */
-export interface DockerFactsJson {
-  reachable: boolean;
-  /** The engine's version, e.g. "20.10.24"; empty when unreachable. */
-  version: string;
-  /** The engine's API version, e.g. "1.41"; empty when unreachable. */
-  apiVersion: string;
-  /** Why the engine could not be reached; empty when reachable. */
-  error: string;
-}
+export type DockerFactsJson = DockerFacts;
 
 /** The few Docker engine calls the agent makes so far. */
 export interface DockerEngine {

@@ -1,16 +1,8 @@
 import os from 'node:os';
+import type { HostFacts } from '../../shared/host-command.js';
 
-/** The host facts, shaped like the proto's HostFacts in JSON (the `host.facts` result and Hello.host). */
-export interface HostFactsJson {
-  hostname: string;
-  /** `os.platform()`, e.g. "linux". */
-  os: string;
-  /** `os.release()`, the kernel release, e.g. "6.1.0-18-amd64". */
-  kernel: string;
-  arch: string;
-  cpuCount: number;
-  memoryBytes: number;
-}
+/** The host facts (the `host.facts` result and Hello.host). */
+export type HostFactsJson = HostFacts;
 
 /** The parts of `node:os` the facts come from, so tests can pass fixed values. */
 export type OsFacts = Pick<

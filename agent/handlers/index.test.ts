@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { commandKind, commandKinds } from '../../shared/command-catalogue.js';
 import type { DockerFactsJson } from '../docker/engine.js';
 import { readHostFacts } from './host-facts.js';
-import { commandKinds, type HandlerDeps, runCommand } from './index.js';
+import { type HandlerDeps, runCommand } from './index.js';
 
 const hostFacts = {
   hostname: 'web-1',
@@ -26,18 +27,32 @@ describe('command handlers', () => {
     if (!outcome.succeeded) for (const kind of commandKinds) expect(outcome.errorMessage).toContain(kind);
   });
 
+  it("answers a payload that breaks its kind's schema with invalid_payload naming the field, and runs nothing", async () => {
+    const outcome = await runCommand(commandKind.deploymentCancel, { deploymentId: 7 }, deps);
+    expect(outcome).toMatchObject({ succeeded: false, errorCode: 'invalid_payload' });
+    if (!outcome.succeeded) expect(outcome.errorMessage).toContain('deploymentId');
+  });
+
+  it('answers a container command with unsupported when the agent runs no containers', async () => {
+    const outcome = await runCommand(commandKind.deploymentCancel, { deploymentId: 'dep-1' }, deps);
+    expect(outcome).toMatchObject({ succeeded: false, errorCode: 'unsupported' });
+  });
+
   it('host.facts returns the host facts', async () => {
-    expect(await runCommand('host.facts', undefined, deps)).toEqual({ succeeded: true, result: hostFacts });
+    expect(await runCommand(commandKind.hostFacts, undefined, deps)).toEqual({ succeeded: true, result: hostFacts });
   });
 
   it('docker.info reports an unreachable engine as a successful answer with the reason', async () => {
     const down = { reachable: false, version: '', apiVersion: '', error: 'no Docker engine at /x.sock (ENOENT)' };
-    const outcome = await runCommand('docker.info', undefined, { ...deps, docker: { facts: async () => down } });
+    const outcome = await runCommand(commandKind.dockerInfo, undefined, {
+      ...deps,
+      docker: { facts: async () => down },
+    });
     expect(outcome).toEqual({ succeeded: true, result: down });
   });
 
   it("proxy.check reports Caddy's admin API as reachable when it answers", async () => {
-    expect(await runCommand('proxy.check', undefined, deps)).toEqual({
+    expect(await runCommand(commandKind.proxyCheck, undefined, deps)).toEqual({
       succeeded: true,
       result: { reachable: true, adminUrl: 'http://127.0.0.1:2019', error: '' },
     });
@@ -45,7 +60,7 @@ describe('command handlers', () => {
 
   it('proxy.check reports an unreachable admin API successfully, with the reason', async () => {
     const refused = Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
-    const outcome = await runCommand('proxy.check', undefined, {
+    const outcome = await runCommand(commandKind.proxyCheck, undefined, {
       ...deps,
       proxyProbe: async () => {
         throw refused;

@@ -1,9 +1,4 @@
-/** The `proxy.check` result. */
-export interface ProxyCheckResult {
-  reachable: boolean;
-  adminUrl: string;
-  error: string;
-}
+import type { ProxyCheckResult } from '../../shared/host-command.js';
 
 /** Reads the edge proxy's admin API; a test passes a stand-in for `fetch`. */
 export type ProxyProbe = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number }>;

@@ -1,55 +1,23 @@
-import type { Logger } from '../../shared/logger.js';
 import type {
-  DesiredStateDocument,
   RuntimeControlPayload,
   RuntimeControlResult,
   RuntimeInspectPayload,
   RuntimeInspectResult,
-  RuntimeTarget,
 } from '../../shared/runtime-command.js';
-import { runtimeDriftEvent } from '../../shared/runtime-command.js';
-import { ContainerError, type ContainerInfo } from '../workloads/containers.js';
-import { runHttpCheck, runTcpCheck } from '../workloads/health-checks.js';
-import { verifyHealth } from '../workloads/verify.js';
-import type { DeploymentDeps } from './deployment.js';
+import { ContainerError } from '../workloads/containers.js';
+import { runHealthCheck } from '../workloads/health-checks.js';
+import type { DeploymentDeps } from './deployment/deps.js';
+import type { CommandOutcome } from './index.js';
+import { reroute } from './reroute.js';
 
-type Outcome<T> = { succeeded: true; result: T } | { succeeded: false; errorCode: string; errorMessage: string };
-
-/**
- * Points the resource's loopback listener at the container's current host port (ports change at every start),
- * once the container passes its health check: a container that is starting is not sent traffic.
- */
-async function reroute(target: RuntimeTarget, container: ContainerInfo, deps: DeploymentDeps): Promise<string | null> {
-  const verdict = await verifyHealth({
-    runtime: deps.runtime,
-    container,
-    health: target.health,
-    internalPort: target.internalPort,
-  });
-  if (!verdict.healthy)
-    throw new ContainerError('container_start_failed', `the container did not become healthy: ${verdict.reason}`);
-  const port = target.internalPort === null ? undefined : container.hostPorts[target.internalPort];
-  if (port === undefined) return null;
-  if (deps.traffic === null) return `http://127.0.0.1:${port}`;
-  const listenPort = await deps.listenPorts.portFor(target.resourceId, target.preferredListenPort);
-  try {
-    await deps.traffic.route({ resourceId: target.resourceId, listenPort, upstream: { host: '127.0.0.1', port } });
-    return `http://127.0.0.1:${listenPort}`;
-  } catch (error) {
-    deps.log.warn(
-      { err: error, resourceId: target.resourceId },
-      'could not program the proxy; serving on the container port',
-    );
-    return `http://127.0.0.1:${port}`;
-  }
-}
+export { reconcile } from './reconcile.js';
 
 /** Stops, starts or restarts the resource's current container; a start moves the listener to its new port. */
 export async function controlRuntime(
   payload: RuntimeControlPayload,
   deps: DeploymentDeps,
-): Promise<Outcome<RuntimeControlResult>> {
-  const container = await deps.runtime.findDeploymentContainer(payload.deploymentId);
+): Promise<CommandOutcome<RuntimeControlResult>> {
+  const container = await deps.containers.findDeploymentContainer(payload.deploymentId);
   if (container === null) {
     return {
       succeeded: false,
@@ -58,11 +26,11 @@ export async function controlRuntime(
     };
   }
   if (payload.operation === 'stop' || payload.operation === 'restart')
-    await deps.runtime.stop(container.id, payload.stopGraceSeconds);
+    await deps.containers.stop(container.id, payload.stopGraceSeconds);
   if (payload.operation === 'stop')
     return { succeeded: true, result: { runtimeState: 'stopped', containerName: container.name, accessUrl: null } };
   try {
-    const started = await deps.runtime.start(container.id);
+    const started = await deps.containers.start(container.id);
     const accessUrl = await reroute(payload, started, deps);
     return { succeeded: true, result: { runtimeState: 'running', containerName: started.name, accessUrl } };
   } catch (error) {
@@ -76,8 +44,8 @@ export async function controlRuntime(
 export async function inspectRuntime(
   payload: RuntimeInspectPayload,
   deps: DeploymentDeps,
-): Promise<Outcome<RuntimeInspectResult>> {
-  const container = await deps.runtime.findDeploymentContainer(payload.deploymentId);
+): Promise<CommandOutcome<RuntimeInspectResult>> {
+  const container = await deps.containers.findDeploymentContainer(payload.deploymentId);
   const current = deps.traffic === null ? null : await deps.traffic.current(payload.resourceId).catch(() => null);
   let probe: RuntimeInspectResult['probe'] = null;
   const port =
@@ -92,10 +60,12 @@ export async function inspectRuntime(
       timeoutMs: payload.health.timeoutSeconds * 1000,
       signal: AbortSignal.timeout(payload.health.timeoutSeconds * 1000 + 500),
     };
-    const result =
+    // An HTTP policy without its settings is probed over TCP.
+    const health =
       payload.health.type === 'http' && payload.health.http
-        ? await runHttpCheck(payload.health.http, target)
-        : await runTcpCheck(target);
+        ? payload.health
+        : { ...payload.health, type: 'tcp' as const };
+    const result = await (deps.probe ?? runHealthCheck)(health, target);
     probe = { ok: result.ok, detail: result.detail, durationMs: Date.now() - started };
   }
   return {
@@ -114,59 +84,4 @@ export async function inspectRuntime(
       probe,
     },
   };
-}
-
-/**
- * Converges Docker to the desired state: a runtime that should run but was stopped (by hand, or beyond its restart
- * policy) is started again and its listener moved; one that should be stopped is stopped; a missing container is
- * reported (a redeploy recreates it); older Berth containers of those resources are removed. Resources with a
- * deployment under way here, or with a container newer than the document knows, are left alone. Each difference found is reported as a `runtime.drift` event.
- */
-export async function reconcile(document: DesiredStateDocument, deps: DeploymentDeps, log: Logger): Promise<void> {
-  const busy = new Set<string>();
-  for (const deploymentId of deps.running.keys()) busy.add(deploymentId);
-  for (const runtime of document.runtimes) {
-    const containers = await deps.runtime.listResourceContainers(runtime.resourceId);
-    if (containers.some((c) => busy.has(c.deploymentId))) continue;
-    const drift = (kind: string, message: string, action: string) =>
-      deps.emit(runtimeDriftEvent, {
-        resourceId: runtime.resourceId,
-        deploymentId: runtime.deploymentId,
-        drift: kind,
-        action,
-        message,
-      });
-    const current = containers.find((c) => c.deploymentId === runtime.deploymentId);
-    // A container newer than the desired one means a deployment finished after this document was made: the next
-    // document will name it, and acting on this one would undo it.
-    const newer = containers.filter((c) => c !== current && (current === undefined || c.createdAt > current.createdAt));
-    if (newer.length > 0) continue;
-    try {
-      if (current === undefined) {
-        if (runtime.state === 'running')
-          drift('missing', 'The container was removed outside Berth; redeploy to recreate it.', 'reported');
-      } else if (runtime.state === 'running' && !current.running) {
-        const started = await deps.runtime.start(current.id);
-        await reroute(runtime, started, deps);
-        drift(
-          'stopped',
-          `Container ${current.name} was stopped (exit code ${current.exitCode ?? 'unknown'}) outside Berth; started it again.`,
-          'restarted',
-        );
-      } else if (runtime.state === 'stopped' && current.running) {
-        await deps.runtime.stop(current.id, 10);
-        drift(
-          'running',
-          `Container ${current.name} was running although the resource is stopped; stopped it.`,
-          'stopped',
-        );
-      }
-      for (const leftover of containers.filter((c) => c !== current)) {
-        await deps.runtime.remove(leftover.id);
-        drift('leftover', `Removed container ${leftover.name} of an older deployment.`, 'removed');
-      }
-    } catch (error) {
-      log.warn({ err: error, resourceId: runtime.resourceId }, 'could not reconcile a runtime');
-    }
-  }
 }

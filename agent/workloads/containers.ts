@@ -5,7 +5,7 @@ import { containerCreateOptions } from './create-options.js';
 import { engineFailure, hasEngineStatus } from './engine-errors.js';
 import { imageExists, PullStreamError, pullImage } from './image-pull.js';
 import { followLogLines, type LogLine, parseLogBuffer } from './log-lines.js';
-import { berthLabels, containerName, type RuntimeSpec } from './spec.js';
+import { berthLabels, type ContainerSpec, containerName } from './spec.js';
 
 /** A Berth container as the engine last reported it. */
 export interface ContainerInfo {
@@ -28,8 +28,8 @@ export interface ContainerInfo {
   restartCount: number;
 }
 
-/** Why a runtime call failed. */
-export type RuntimeErrorCode =
+/** Why a container call failed. */
+export type ContainerErrorCode =
   | 'image_not_found'
   | 'image_pull_failed'
   | 'docker_unavailable'
@@ -42,11 +42,11 @@ export type RuntimeErrorCode =
   /** Any other refusal by the engine; the message carries its reason. */
   | 'engine_error';
 
-/** A failed runtime call; `message` carries the engine's reason and names the image or container. */
+/** A failed container call; `message` carries the engine's reason and names the image or container. */
 export class ContainerError extends Error {
   override readonly name = 'ContainerError';
   constructor(
-    readonly code: RuntimeErrorCode,
+    readonly code: ContainerErrorCode,
     message: string,
     options?: ErrorOptions,
   ) {
@@ -67,7 +67,7 @@ export interface Containers {
    * exists it is started if stopped and returned; a second one is never created. A container whose start fails
    * is left in place (state `created`) for its logs; remove it to retry from scratch.
    */
-  createAndStart(spec: RuntimeSpec): Promise<ContainerInfo>;
+  createAndStart(spec: ContainerSpec): Promise<ContainerInfo>;
   /** The Berth container of a deployment, running or not. */
   findDeploymentContainer(deploymentId: string): Promise<ContainerInfo | null>;
   /** Berth containers of one resource, newest first. */
@@ -157,24 +157,25 @@ export function createDockerContainers(options: DockerContainersOptions): Contai
       await docker.getContainer(containerId).start();
     } catch (error) {
       // 304: started by someone else in the meantime, which is what we wanted.
-      if (!hasEngineStatus(error, 304)) throw toRuntimeError(error, 'container_start_failed', `starting ${info.name}`);
+      if (!hasEngineStatus(error, 304))
+        throw toContainerError(error, 'container_start_failed', `starting ${info.name}`);
     }
     log.info({ containerId, deploymentId: info.deploymentId }, 'container started');
     return inspectManaged(containerId);
   }
 
-  const runtime: Containers = {
+  const containers: Containers = {
     ensureImage: (image, onProgress, signal) =>
       guard(`pulling ${image}`, signal, async () => {
         if (await imageExists(docker, image)) return { pulled: false };
         try {
           await pullImage(docker, image, onProgress, signal);
         } catch (error) {
-          if (hasEngineStatus(error, 404)) throw toRuntimeError(error, 'image_not_found', `pulling ${image}`);
+          if (hasEngineStatus(error, 404)) throw toContainerError(error, 'image_not_found', `pulling ${image}`);
           if (error instanceof PullStreamError) {
             throw new ContainerError('image_pull_failed', `pulling ${image}: ${error.message}`, { cause: error });
           }
-          throw toRuntimeError(error, 'image_pull_failed', `pulling ${image}`);
+          throw toContainerError(error, 'image_pull_failed', `pulling ${image}`);
         }
         log.info({ image }, 'image pulled');
         return { pulled: true };
@@ -182,7 +183,7 @@ export function createDockerContainers(options: DockerContainersOptions): Contai
 
     createAndStart: (spec) =>
       guard(`deployment ${spec.deploymentId}`, undefined, async () => {
-        const existing = await runtime.findDeploymentContainer(spec.deploymentId);
+        const existing = await containers.findDeploymentContainer(spec.deploymentId);
         if (existing !== null) return startManaged(existing.id);
         const name = containerName(spec);
         let created: Dockerode.Container;
@@ -195,9 +196,9 @@ export function createDockerContainers(options: DockerContainersOptions): Contai
           }
           // 404 also means a missing network; asking about the image tells the two apart without reading text.
           if (hasEngineStatus(error, 404) && !(await imageExists(docker, spec.image).catch(() => true))) {
-            throw toRuntimeError(error, 'image_not_found', `creating ${name}`);
+            throw toContainerError(error, 'image_not_found', `creating ${name}`);
           }
-          throw toRuntimeError(error, 'container_create_failed', `creating ${name}`);
+          throw toContainerError(error, 'container_create_failed', `creating ${name}`);
         }
         log.info({ containerId: created.id, deploymentId: spec.deploymentId, name }, 'container created');
         return startManaged(created.id);
@@ -269,11 +270,11 @@ export function createDockerContainers(options: DockerContainersOptions): Contai
         await followLogLines(docker, containerId, followOptions, onLine);
       }),
   };
-  return runtime;
+  return containers;
 }
 
 /**
- * Runs one runtime call, turning whatever the engine threw into a {@link ContainerError}; an aborted call
+ * Runs one engine call, turning whatever the engine threw into a {@link ContainerError}; an aborted call
  * rejects with the signal's reason instead.
  */
 async function guard<T>(what: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
@@ -282,7 +283,7 @@ async function guard<T>(what: string, signal: AbortSignal | undefined, run: () =
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (error instanceof ContainerError) throw error;
-    throw toRuntimeError(error, hasEngineStatus(error, 404) ? 'container_not_found' : 'engine_error', what);
+    throw toContainerError(error, hasEngineStatus(error, 404) ? 'container_not_found' : 'engine_error', what);
   }
 }
 
@@ -290,7 +291,7 @@ function notManaged(containerId: string): ContainerError {
   return new ContainerError('not_managed', `container ${containerId} is not managed by Berth (no ${managedFilter})`);
 }
 
-function toRuntimeError(error: unknown, code: RuntimeErrorCode, what: string): ContainerError {
+function toContainerError(error: unknown, code: ContainerErrorCode, what: string): ContainerError {
   const failure = engineFailure(error);
   if (failure.unavailable) {
     return new ContainerError('docker_unavailable', `${what}: the Docker engine is unreachable (${failure.reason})`, {

@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import { berthLabels, containerName, healthCheckPort, type RuntimeSpec } from './spec.js';
+import { berthLabels, type ContainerSpec, containerName, healthCheckPort } from './spec.js';
 
 /** How many times Docker restarts an `on-failure` container before giving up. */
 export const onFailureMaxRetries = 5;
@@ -15,7 +15,7 @@ export interface CreateOptionsContext {
  * separate health port) published on 127.0.0.1 with a host port the engine picks, env, limits, restart policy.
  */
 export function containerCreateOptions(
-  spec: RuntimeSpec,
+  spec: ContainerSpec,
   context: CreateOptionsContext = {},
 ): Dockerode.ContainerCreateOptions {
   const ports = publishedPorts(spec);
@@ -59,7 +59,7 @@ export function containerCreateOptions(
 }
 
 /** The container ports to publish: the app's and, when it differs, the health check's. */
-export function publishedPorts(spec: Pick<RuntimeSpec, 'internalPort' | 'health'>): number[] {
+export function publishedPorts(spec: Pick<ContainerSpec, 'internalPort' | 'health'>): number[] {
   const ports = new Set<number>();
   if (spec.internalPort !== null) ports.add(spec.internalPort);
   const health = healthCheckPort(spec.health, spec.internalPort);
@@ -67,7 +67,7 @@ export function publishedPorts(spec: Pick<RuntimeSpec, 'internalPort' | 'health'
   return [...ports];
 }
 
-function entrypointAndCmd(spec: RuntimeSpec): Pick<Dockerode.ContainerCreateOptions, 'Entrypoint' | 'Cmd'> {
+function entrypointAndCmd(spec: ContainerSpec): Pick<Dockerode.ContainerCreateOptions, 'Entrypoint' | 'Cmd'> {
   // An empty Entrypoint array (not an absent one) is what makes the engine drop the image's ENTRYPOINT.
   if (spec.startCommand !== null) return { Entrypoint: [], Cmd: ['/bin/sh', '-c', spec.startCommand] };
   return {

@@ -21,6 +21,21 @@ export interface CheckTarget {
   signal: AbortSignal;
 }
 
+/**
+ * Runs one health check of `health` against `target`: the collaborator verification and inspection call, so tests
+ * can script health outcomes without a listening port. {@link runHealthCheck} is the real one.
+ */
+export type HealthProbe = (health: HealthPolicy, target: CheckTarget) => Promise<CheckResult>;
+
+/** The real probe: the policy's HTTP check, or a TCP connect; an HTTP policy without settings fails. */
+export const runHealthCheck: HealthProbe = (health, target) => {
+  if (health.type === 'http') {
+    if (health.http === null) return Promise.resolve({ ok: false, detail: 'the HTTP check has no settings' });
+    return runHttpCheck(health.http, target);
+  }
+  return runTcpCheck(target);
+};
+
 // Enough of a body to find an expected text in; a health endpoint answering megabytes is not read to the end.
 const maxBodyBytes = 64 * 1024;
 // The loopback proxy in front of a published port accepts every connection and closes it right away when

@@ -1,12 +1,12 @@
-import type { HealthPolicySpec, RuntimeSpecPayload } from '../../shared/deployment-command.js';
+import type { ContainerSpec, HealthPolicySpec } from '../../shared/deployment-command.js';
 
-/** The wire types, under the names the runtime code uses. */
+/** The wire types, under the names the container code uses. */
+export type { ContainerSpec };
 export type HealthPolicy = HealthPolicySpec;
-export type RuntimeSpec = RuntimeSpecPayload;
 
 /**
  * Labels Berth puts on every container it creates. `berth.managed=true` is what makes a container Berth's:
- * the runtime never lists, stops or removes a container without it.
+ * the agent never lists, stops or removes a container without it.
  */
 export const berthLabels = {
   managed: 'berth.managed',
@@ -18,7 +18,7 @@ export const berthLabels = {
 } as const;
 
 /** `berth-<resourceSlug>-<last 8 characters of the deployment id>`, with characters Docker rejects replaced. */
-export function containerName(spec: Pick<RuntimeSpec, 'resourceSlug' | 'deploymentId'>): string {
+export function containerName(spec: Pick<ContainerSpec, 'resourceSlug' | 'deploymentId'>): string {
   const clean = (text: string) => text.replace(/[^a-zA-Z0-9_.-]/g, '-');
   return `berth-${clean(spec.resourceSlug)}-${clean(spec.deploymentId.slice(-8))}`;
 }

@@ -45,7 +45,7 @@ describe('verifyHealth timing', () => {
   it('waits the start period once, then the interval between checks, through the injected sleep', async () => {
     const waits: number[] = [];
     const outcome = await verifyHealth({
-      runtime: runningRuntime,
+      containers: runningRuntime,
       container: container(),
       health: httpHealth({ startPeriodSeconds: 7, intervalSeconds: 3, retries: 3 }),
       internalPort: 8080,
@@ -71,7 +71,7 @@ describe('verifyHealth timing', () => {
 
   it('is canceled without any check when its signal has already fired', async () => {
     const outcome = await verifyHealth({
-      runtime: runningRuntime,
+      containers: runningRuntime,
       container: container(),
       health: httpHealth(),
       internalPort: 8080,

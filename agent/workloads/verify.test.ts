@@ -9,7 +9,7 @@ import {
 } from '../../test/helpers/images.js';
 import { type Containers, createDockerContainers } from './containers.js';
 import type { LogLine } from './log-lines.js';
-import type { HealthPolicy, RuntimeSpec } from './spec.js';
+import type { ContainerSpec, HealthPolicy } from './spec.js';
 import { type VerifyAttempt, type VerifyHealthOptions, verifyHealth } from './verify.js';
 
 let engine: RuntimeTestEngine;
@@ -32,14 +32,14 @@ afterAll(async () => {
 async function startAndVerify(
   image: string,
   health: HealthPolicy,
-  extra: Partial<VerifyHealthOptions> & { spec?: Partial<RuntimeSpec> } = {},
+  extra: Partial<VerifyHealthOptions> & { spec?: Partial<ContainerSpec> } = {},
 ) {
   const spec = testRuntimeSpec(image, { health, ...extra.spec });
   const container = await runtime.createAndStart(spec);
   const attempts: VerifyAttempt[] = [];
   const logs: LogLine[] = [];
   const outcome = await verifyHealth({
-    runtime,
+    containers: runtime,
     container,
     health,
     internalPort: spec.internalPort,
@@ -162,7 +162,13 @@ describe('verifyHealth', () => {
     });
     const container = await runtime.createAndStart(spec);
     const logs: LogLine[] = [];
-    await verifyHealth({ runtime, container, health: spec.health, internalPort: null, onLog: (l) => logs.push(l) });
+    await verifyHealth({
+      containers: runtime,
+      container,
+      health: spec.health,
+      internalPort: null,
+      onLog: (l) => logs.push(l),
+    });
     const seen = logs.length;
     await new Promise((resolve) => setTimeout(resolve, 600));
 

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ContainerInfo, Containers } from './containers.js';
-import { type CheckResult, runHttpCheck, runTcpCheck } from './health-checks.js';
+import { type HealthProbe, runHealthCheck } from './health-checks.js';
 import type { LogLine } from './log-lines.js';
 import { type HealthPolicy, healthCheckPort } from './spec.js';
 
@@ -26,7 +26,7 @@ export interface VerifyAttempt {
 
 /** Options of {@link verifyHealth}. */
 export interface VerifyHealthOptions {
-  runtime: Pick<Containers, 'inspect' | 'logs' | 'followLogs'>;
+  containers: Pick<Containers, 'inspect' | 'logs' | 'followLogs'>;
   /** As `createAndStart` returned it: its host ports and restart count are the baseline. */
   container: ContainerInfo;
   health: HealthPolicy;
@@ -36,6 +36,8 @@ export interface VerifyHealthOptions {
   onAttempt?: (attempt: VerifyAttempt) => void;
   /** Receives the container's stdout and stderr lines while verifying. */
   onLog?: (line: LogLine) => void;
+  /** Runs one check; the real HTTP/TCP check by default. */
+  probe?: HealthProbe;
   /** Milliseconds since the epoch; `Date.now` by default. */
   now?: () => number;
   /** Waits `ms`; may reject once `signal` fires. Real timers by default. */
@@ -65,8 +67,9 @@ const logDrainMs = 1_000;
  * Never rejects: engine errors while watching count as failed observations.
  */
 export async function verifyHealth(options: VerifyHealthOptions): Promise<VerifyOutcome> {
-  const { runtime, container, health } = options;
+  const { containers, container, health } = options;
   const now = options.now ?? Date.now;
+  const runProbe = options.probe ?? runHealthCheck;
   const sleep = options.sleep ?? ((ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }));
   const started = now();
   const done = new AbortController();
@@ -86,7 +89,7 @@ export async function verifyHealth(options: VerifyHealthOptions): Promise<Verify
 
   /** The `exited` outcome when the container no longer runs the process it was started with, else null. */
   async function exitedOutcome(): Promise<VerifyOutcome | null> {
-    const current = await runtime.inspect(container.id).catch(() => undefined);
+    const current = await containers.inspect(container.id).catch(() => undefined);
     if (current === undefined) return null;
     if (current === null) return finished('exited', 'the container was removed');
     const alive = current.running && current.state !== 'restarting';
@@ -96,7 +99,7 @@ export async function verifyHealth(options: VerifyHealthOptions): Promise<Verify
     const code = current.exitCode === null ? '' : ` with code ${current.exitCode}`;
     // `running` stays true while the restart policy is bringing the container back.
     const what = `the container exited${code}${current.running ? ' and was restarted' : ''}`;
-    const lines = await runtime.logs(container.id, { tail: exitLogLines }).catch(() => []);
+    const lines = await containers.logs(container.id, { tail: exitLogLines }).catch(() => []);
     const quoted = lines.length === 0 ? '' : `; its last log lines:\n${lines.map((l) => l.line).join('\n')}`;
     return finished('exited', what + quoted);
   }
@@ -128,7 +131,7 @@ export async function verifyHealth(options: VerifyHealthOptions): Promise<Verify
     for (let failures = 0; ; ) {
       const attemptStarted = now();
       attempts += 1;
-      const result = await runCheck(health, {
+      const result = await runProbe(health, {
         containerPort: port,
         hostPort,
         timeoutMs: health.timeoutSeconds * 1000,
@@ -147,7 +150,7 @@ export async function verifyHealth(options: VerifyHealthOptions): Promise<Verify
   const following =
     options.onLog === undefined
       ? Promise.resolve()
-      : runtime
+      : containers
           .followLogs(
             container.id,
             {
@@ -178,14 +181,6 @@ export async function verifyHealth(options: VerifyHealthOptions): Promise<Verify
     done.abort();
     await following;
   }
-}
-
-function runCheck(health: HealthPolicy, target: Parameters<typeof runTcpCheck>[0]): Promise<CheckResult> {
-  if (health.type === 'http') {
-    if (health.http === null) return Promise.resolve({ ok: false, detail: 'the HTTP check has no settings' });
-    return runHttpCheck(health.http, target);
-  }
-  return runTcpCheck(target);
 }
 
 /** Sleeps; false when `signal` fired meanwhile (the caller then stops). */

@@ -1,6 +1,9 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { createNotifyHub } from '../../control-plane/db/notify-hub.js';
 import { AgentCommand } from '../../control-plane/modules/agent-commands/entity.js';
 import { createCommandService } from '../../control-plane/modules/agent-commands/service.js';
+import { commandKind } from '../../shared/command-catalogue.js';
+import { createLogger } from '../../shared/logger.js';
 import { systemClock } from '../../shared/time.js';
 import type { FleetStats } from './agent.js';
 import { percentile, round, sleep, waitFor } from './stats.js';
@@ -35,14 +38,21 @@ export async function measureCommands(options: {
   timeoutMs: number;
 }): Promise<CommandResult> {
   const { orm, serverIds, count } = options;
-  const service = createCommandService({ now: systemClock });
+  // Enqueue only: the bench reads the rows itself, so the hub needs no connection of its own.
+  const hub = createNotifyHub({
+    databaseUrl: undefined,
+    channels: [],
+    log: createLogger({ level: 'silent', name: 'bench' }),
+    clock: systemClock,
+  });
+  const service = createCommandService({ now: systemClock, hub });
   const ids: string[] = [];
   const started = performance.now();
   const enqueues: Array<Promise<void>> = [];
   for (let index = 0; index < count; index++) {
     const serverId = serverIds[Math.floor((index * serverIds.length) / count)]!;
     enqueues.push(
-      service.enqueue(orm.em.fork(), serverId, 'host.facts', {}, 60_000).then((command) => {
+      service.enqueue(orm.em.fork(), serverId, commandKind.hostFacts, {}, 60_000).then((command) => {
         ids.push(command.id);
       }),
     );

@@ -8,30 +8,23 @@ import { berthNetwork, ensureBerthNetwork } from '../../agent/workloads/network.
 import { cleanEnv, type LoggedProcess, spawnLogged } from '../../test/e2e/agent/processes.js';
 import { type BerthProcess, processesOf, startBerth } from '../../test/e2e/helpers/berth-process.js';
 import { startCaddy } from '../../test/helpers/caddy.js';
+import {
+  createWebResource,
+  type DeploymentEventView,
+  type DeploymentView,
+  deploy,
+  deployment,
+  deploymentEvents,
+  ended,
+  setImage,
+} from '../../test/helpers/deploy-api.js';
 import { ping, startDockerd } from '../../test/helpers/dockerd.js';
 import { buildTestImages, type TestImages } from '../../test/helpers/images.js';
 import { type ApiClient, createApiClient } from './api-client.js';
 import { startCluster } from './postgres.js';
 import { waitFor } from './stats.js';
 
-/** A deployment as `GET /deployments/{id}` shows it. */
-export interface DeploymentView {
-  id: string;
-  status: string;
-  accessUrl: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-}
-
-/** One event of `GET /deployments/{id}/events`. */
-export interface DeploymentEventView {
-  sequence: number;
-  eventType: string;
-  emittedAt: string;
-}
-
-/** Statuses after which a deployment no longer changes. */
-const terminal = ['succeeded', 'failed', 'canceled', 'interrupted', 'rolled-back'];
+export type { DeploymentEventView, DeploymentView };
 
 /**
  * The bench's counterpart of test/e2e/deployments/deploy-rig.ts, without vitest: a throwaway PostgreSQL cluster
@@ -143,54 +136,38 @@ export class BenchDeployRig {
     options.progress(`agent connected (pid ${agent.pid})`);
 
     this.images = await imagesBuilt;
-    await this.createResource(options.image, options.healthIntervalSeconds);
+    Object.assign(
+      this,
+      await createWebResource(this.api, {
+        projectName: 'Bench',
+        image: options.image,
+        healthIntervalSeconds: options.healthIntervalSeconds,
+      }),
+    );
   }
 
   /** Points the resource at another image (the next deployment's snapshot takes it). */
-  async setImage(locator: string): Promise<void> {
-    await this.api.expect(200, 'POST', `/resources/${this.resourceId}/source`, {
-      source: { kind: 'docker-image', locator },
-    });
+  setImage(locator: string): Promise<void> {
+    return setImage(this.api, this.resourceId, locator);
   }
 
   /** `POST /deployments` for the resource on the rig's server; returns the new deployment's id. */
-  async deploy(): Promise<string> {
-    const body = {
-      projectId: this.projectId,
-      environmentId: this.environmentId,
-      resourceId: this.resourceId,
-      serverId: this.serverId,
-    };
-    return (await this.api.expect<{ id: string }>(201, 'POST', '/deployments', body)).id;
+  deploy(): Promise<string> {
+    return deploy(this.api, this);
   }
 
-  async deployment(id: string): Promise<DeploymentView> {
-    return (await this.api.expect<{ deployment: DeploymentView }>(200, 'GET', `/deployments/${id}`)).deployment;
+  deployment(id: string): Promise<DeploymentView> {
+    return deployment(this.api, id);
   }
 
   /** Waits (polling every 100 ms) until the deployment has ended; returns it. */
-  async ended(id: string, timeoutMs = 60_000): Promise<DeploymentView> {
-    let view = await this.deployment(id);
-    await waitFor(
-      async () => {
-        view = await this.deployment(id);
-        return terminal.includes(view.status);
-      },
-      timeoutMs,
-      100,
-    );
-    if (!terminal.includes(view.status)) throw new Error(`deployment ${id} still ${view.status} after ${timeoutMs} ms`);
-    return view;
+  ended(id: string, timeoutMs = 60_000): Promise<DeploymentView> {
+    return ended(this.api, id, { timeoutMs, everyMs: 100 });
   }
 
   /** The deployment's events, oldest first. */
-  async events(id: string): Promise<DeploymentEventView[]> {
-    const list = await this.api.expect<{ envelopes: Array<{ event: DeploymentEventView }> }>(
-      200,
-      'GET',
-      `/deployments/${id}/events?historyLimit=200`,
-    );
-    return list.envelopes.map((envelope) => envelope.event);
+  events(id: string): Promise<DeploymentEventView[]> {
+    return deploymentEvents(this.api, id);
   }
 
   /** The last lines of the control plane's and the agent's output, for a failure report. */
@@ -221,27 +198,6 @@ export class BenchDeployRig {
       .expect<{ server: { agent: { connectionState: string } } }>(200, 'GET', `/servers/${this.serverId}`)
       .catch(() => undefined);
     return view?.server.agent.connectionState;
-  }
-
-  private async createResource(image: string, intervalSeconds: number): Promise<void> {
-    this.projectId = (await this.api.expect<{ id: string }>(201, 'POST', '/projects', { name: 'Bench' })).id;
-    this.environmentId = (
-      await this.api.expect<{ id: string }>(201, 'POST', '/environments', {
-        projectId: this.projectId,
-        name: 'production',
-        kind: 'production',
-      })
-    ).id;
-    this.resourceId = (
-      await this.api.expect<{ id: string }>(201, 'POST', '/resources', {
-        projectId: this.projectId,
-        environmentId: this.environmentId,
-        name: 'web',
-        source: { kind: 'docker-image', locator: image },
-        networkProfile: { internalPort: 8080 },
-        healthCheck: { http: { path: '/healthz' }, intervalSeconds, timeoutSeconds: 1, retries: 3 },
-      })
-    ).id;
   }
 
   // The bundle the install script would fetch, checked against the manifest as the script checks it.

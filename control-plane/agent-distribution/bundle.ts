@@ -35,8 +35,8 @@ const withoutSsh2: Plugin = {
 };
 
 /**
- * Bundles the agent and its dependencies into one ES module for Node ≥ 20, so a server needs no npm and no
- * node_modules: the install script downloads this file and checks its SHA-256.
+ * Bundles the agent and its dependencies into one ES module for the pinned Node.js 24 (node-runtime.ts), so a server
+ * needs no npm and no node_modules: the install script downloads this file and checks its SHA-256.
  */
 export async function buildAgentBundle(): Promise<AgentBundle> {
   const result = await build({
@@ -44,7 +44,7 @@ export async function buildAgentBundle(): Promise<AgentBundle> {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     write: false,
     minify: false,
     legalComments: 'none',
@@ -59,7 +59,7 @@ export async function buildAgentBundle(): Promise<AgentBundle> {
   return { version: berthVersion, code, sha256: createHash('sha256').update(code).digest('hex') };
 }
 
-/** SHA-256 of a file, streamed (the Node runtime is ~100 MB). */
+/** SHA-256 of a file, streamed (the Node runtime is ~127 MB). */
 export async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);

@@ -4,16 +4,17 @@ import { Type } from 'typebox';
 import { AppError } from '../../shared/errors.js';
 import { type CertificateAuthority, certificateFingerprint } from '../../shared/pki.js';
 import { type AgentBundle, buildAgentBundle, fileSha256 } from './bundle.js';
+import { pinnedNodeRuntimes, pinnedNodeVersion } from './node-runtime.js';
 
 const installScript = readFileSync(new URL('../../deploy/install.sh', import.meta.url), 'utf8');
-// The runtime offered to servers without Node ≥ 20 is the very binary this control plane runs on.
-const runtimeKey = `${process.platform}-${process.arch}`;
 
 const Manifest = Type.Object({
   version: Type.String(),
   bundlePath: Type.String(),
   bundleSha256: Type.String(),
   bundleSize: Type.Integer(),
+  // The one Node.js version agents run on: the server's own Node only when it is exactly this one.
+  nodeVersion: Type.String(),
   runtimes: Type.Record(
     Type.String(),
     Type.Object({ path: Type.String(), sha256: Type.String(), size: Type.Integer(), nodeVersion: Type.String() }),
@@ -27,7 +28,8 @@ const file = (mediaType: string) => ({
 
 /**
  * What the install script downloads (all public: the one-time enrollment token is the secret, not the agent's
- * code): the script itself, a manifest with SHA-256 sums, the agent bundle and a Node runtime.
+ * code): the script itself, a manifest with SHA-256 sums, the agent bundle and the Node runtime package.json pins
+ * (for each platform installed here; npm ci installs the control plane's own).
  */
 export const agentDistributionRoutes: FastifyPluginAsyncTypebox<{ ca: () => CertificateAuthority }> = async (
   app,
@@ -37,7 +39,7 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox<{ ca: () => Cert
   const tags = ['agent'];
   // Built once, on first use, and kept: a second request never rebuilds.
   let bundle: Promise<AgentBundle> | undefined;
-  let runtimeSha: Promise<string> | undefined;
+  const runtimeShas = new Map<string, Promise<string>>();
   const getBundle = () => {
     bundle ??= buildAgentBundle().catch((error: unknown) => {
       bundle = undefined;
@@ -45,10 +47,18 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox<{ ca: () => Cert
     });
     return bundle;
   };
-  const getRuntimeSha = () => {
-    runtimeSha ??= fileSha256(process.execPath);
-    return runtimeSha;
+  const getRuntimeSha = (file: string) => {
+    let sha = runtimeShas.get(file);
+    if (sha === undefined) {
+      sha = fileSha256(file).catch((error: unknown) => {
+        runtimeShas.delete(file);
+        throw error;
+      });
+      runtimeShas.set(file, sha);
+    }
+    return sha;
   };
+  const offered = () => [...pinnedNodeRuntimes.keys()].join(', ') || 'none';
 
   app.get(
     '/install.sh',
@@ -83,20 +93,25 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox<{ ca: () => Cert
       schema: { tags, summary: 'Version and SHA-256 of the agent bundle and runtimes', response: { 200: Manifest } },
     },
     async () => {
-      const [built, sha256] = await Promise.all([getBundle(), getRuntimeSha()]);
+      const runtimes = [...pinnedNodeRuntimes.values()];
+      const [built, ...shas] = await Promise.all([getBundle(), ...runtimes.map((r) => getRuntimeSha(r.path))]);
       return {
         version: built.version,
         bundlePath: '/agent/bundle.mjs',
         bundleSha256: built.sha256,
         bundleSize: built.code.length,
-        runtimes: {
-          [runtimeKey]: {
-            path: `/agent/node/${runtimeKey}`,
-            sha256,
-            size: statSync(process.execPath).size,
-            nodeVersion: process.version,
-          },
-        },
+        nodeVersion: pinnedNodeVersion,
+        runtimes: Object.fromEntries(
+          runtimes.map((runtime, i) => [
+            runtime.key,
+            {
+              path: `/agent/node/${runtime.key}`,
+              sha256: shas[i]!,
+              size: statSync(runtime.path).size,
+              nodeVersion: runtime.nodeVersion,
+            },
+          ]),
+        ),
       };
     },
   );
@@ -107,7 +122,7 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox<{ ca: () => Cert
       config,
       schema: {
         tags,
-        summary: 'The agent as one ES module file for Node ≥ 20',
+        summary: 'The agent as one ES module file for the pinned Node.js',
         response: { 200: file('text/javascript') },
       },
     },
@@ -120,19 +135,20 @@ export const agentDistributionRoutes: FastifyPluginAsyncTypebox<{ ca: () => Cert
       config,
       schema: {
         tags,
-        summary: 'The Node.js runtime for servers that have none',
+        summary: 'The pinned Node.js runtime the agent runs on, for servers without exactly that version',
         params: Type.Object({ platformArch: Type.String({ minLength: 1, maxLength: 40 }) }),
         response: { 200: file('application/octet-stream') },
       },
     },
     async (request, reply) => {
-      if (request.params.platformArch !== runtimeKey) {
+      const runtime = pinnedNodeRuntimes.get(request.params.platformArch);
+      if (runtime === undefined) {
         throw new AppError('not_found', `No Node runtime for ${request.params.platformArch}.`, {
           field: 'platformArch',
-          hint: `This control plane offers ${runtimeKey} only; install Node.js 20 or newer on the server instead.`,
+          hint: `This control plane offers ${offered()}; install Node.js ${pinnedNodeVersion} on the server instead.`,
         });
       }
-      return reply.type('application/octet-stream').send(createReadStream(process.execPath));
+      return reply.type('application/octet-stream').send(createReadStream(runtime.path));
     },
   );
 };

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { commandKind } from '../../shared/command-catalogue.js';
 import { type GatewayFixture, startGatewayFixture } from '../../test/helpers/gateway-fixture.js';
-import { createCommandService } from '../modules/agent-commands/service.js';
 
 let f: GatewayFixture;
 
@@ -29,9 +29,8 @@ describe('agent gateway replicas', () => {
     expect((await f.server(serverId)).connectionState).toBe('connected');
 
     // A command queued anywhere is announced by NOTIFY and sent by the replica that holds the session.
-    const commands = createCommandService({ now: () => new Date(), pollIntervalMs: 20 });
-    const command = await commands.enqueue(f.orm.em.fork(), serverId, 'host.facts', {}, 5000);
-    expect((await commands.waitForOutcome(f.orm.em.fork(), command.id)).state).toBe('succeeded');
+    const command = await f.commands.enqueue(f.orm.em.fork(), serverId, commandKind.hostFacts, {}, 5000);
+    expect((await f.commands.waitForOutcome(f.orm.em.fork(), command)).state).toBe('succeeded');
     expect(first.payloads('command')).toEqual([]);
     await second.close();
     await replica.gateway.stop();

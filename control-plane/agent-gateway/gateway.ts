@@ -6,11 +6,12 @@ import { errorKinds } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { type CertificateAuthority, issueGatewayCertificate } from '../../shared/pki.js';
 import { type Clock, systemClock } from '../../shared/time.js';
-import { sweepCommands } from './commands.js';
+import type { NotifyHub } from '../db/notify-hub.js';
+import { commandsChannel } from '../modules/agent-commands/channels.js';
+import { sweepCommands } from '../modules/agent-commands/delivery.js';
 import type { AgentLinkHooks } from './hooks.js';
 import { peerIdentity } from './identity.js';
 import { sweepLiveness } from './liveness.js';
-import { createCommandNotifications } from './notifications.js';
 import { createPeriodicTask } from './periodic.js';
 import { checkRevocations } from './revocation.js';
 import { AgentSession, type SessionHost } from './session.js';
@@ -18,8 +19,8 @@ import { AgentSession, type SessionHost } from './session.js';
 /** What {@link createAgentGateway} needs. */
 export interface AgentGatewayOptions {
   orm: MikroORM;
-  /** For the dedicated LISTEN connection (a pooled connection cannot hold one). */
-  databaseUrl: string;
+  /** The process's notification hub (started and stopped by its owner): queued commands wake their session. */
+  hub: Pick<NotifyHub, 'subscribe' | 'onListening'>;
   /** The agent CA: it signs the gateway's certificate and is the only CA whose client certificates are accepted. */
   ca: CertificateAuthority;
   log: Logger;
@@ -118,14 +119,14 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     },
   };
 
-  const notifications = createCommandNotifications({
-    databaseUrl: options.databaseUrl,
-    log,
-    onCommandQueued: (serverId) => serving.get(serverId)?.requestDelivery(),
-    onListening: () => {
+  let unsubscribe: Array<() => void> = [];
+  // Notifications sent while the hub's connection was down are lost: re-check every session held here.
+  const listen = () => [
+    options.hub.subscribe(commandsChannel, (serverId) => serving.get(serverId)?.requestDelivery()),
+    options.hub.onListening(() => {
       for (const session of serving.values()) session.requestDelivery();
-    },
-  });
+    }),
+  ];
 
   const tasks = [
     createPeriodicTask(
@@ -187,7 +188,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
         const port = await new Promise<number>((resolve, reject) => {
           grpcServer.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
         });
-        await notifications.start();
+        unsubscribe = listen();
         for (const task of tasks) task.start();
         log.info({ host: options.host, port }, 'agent gateway listening');
         return { port };
@@ -201,7 +202,8 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     async stop() {
       stopping = true;
       await Promise.all(tasks.map((task) => task.stop()));
-      await notifications.stop();
+      for (const stop of unsubscribe) stop();
+      unsubscribe = [];
       const grpcServer = server;
       server = undefined;
       if (grpcServer !== undefined) {

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PayloadExpander } from '../modules/agent-commands/delivery.js';
 
 /**
  * What the domain modules plug into the agent link, so the gateway stays ignorant of deployments: payloads filled
@@ -9,10 +10,7 @@ export interface AgentLinkHooks {
    * The payload to send for a stored command. The stored payload never holds secrets; a hook may add them here,
    * just before the command is written on the (mutually authenticated, encrypted) stream.
    */
-  expandPayload?(
-    em: EntityManager,
-    command: { kind: string; payload: Record<string, unknown> },
-  ): Promise<Record<string, unknown>>;
+  expandPayload?: PayloadExpander;
   /** An event the agent reported (spooled ones arrive late, with their own observedAt). */
   onEvent?(
     em: EntityManager,

@@ -17,7 +17,7 @@ import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CertificateAuthority } from '../../shared/pki.js';
 import type { Clock } from '../../shared/time.js';
-import { acknowledgeCommand, claimCommandsToSend, completeCommand } from './commands.js';
+import { acknowledgeCommand, claimCommandsToSend, completeCommand } from '../modules/agent-commands/delivery.js';
 import { acceptHello, invalidHello, recordDisconnect, recordSeen } from './connection-state.js';
 import type { AgentLinkHooks } from './hooks.js';
 import type { CredentialProblem, PeerIdentity } from './identity.js';

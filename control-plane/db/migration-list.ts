@@ -6,6 +6,8 @@ import { Migration20261123172235Deployments } from './migrations/Migration202611
 import { Migration20261123180827DesiredState } from './migrations/Migration20261123180827DesiredState.js';
 import { Migration20261123184412SshCredentials } from './migrations/Migration20261123184412SshCredentials.js';
 import { Migration20261123184432DefaultAccessPolicies } from './migrations/Migration20261123184432DefaultAccessPolicies.js';
+import { Migration20261206224303ServerWorkloadRoles } from './migrations/Migration20261206224303ServerWorkloadRoles.js';
+import { Migration20261206224313FirstAdminIdempotencyKey } from './migrations/Migration20261206224313FirstAdminIdempotencyKey.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -20,4 +22,6 @@ export const migrations = [
   { name: 'Migration20261123180827DesiredState', class: Migration20261123180827DesiredState },
   { name: 'Migration20261123184412SshCredentials', class: Migration20261123184412SshCredentials },
   { name: 'Migration20261123184432DefaultAccessPolicies', class: Migration20261123184432DefaultAccessPolicies },
+  { name: 'Migration20261206224303ServerWorkloadRoles', class: Migration20261206224303ServerWorkloadRoles },
+  { name: 'Migration20261206224313FirstAdminIdempotencyKey', class: Migration20261206224313FirstAdminIdempotencyKey },
 ];

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { AppError } from '../../shared/errors.js';
 import { toEnvelope } from './error-envelope.js';
+import { routeNotFound } from './route-not-found.js';
 import { fromValidationError } from './validation-errors.js';
 
 /** Sends `error` as the envelope with its status (and `Retry-After` when it has one). */
@@ -57,15 +58,7 @@ export const errorHandlerPlugin = fp(
       return sendError(request, reply, appError);
     });
 
-    app.setNotFoundHandler((request, reply) =>
-      sendError(
-        request,
-        reply,
-        new AppError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`, {
-          hint: 'GET /openapi.json lists every route.',
-        }),
-      ),
-    );
+    app.setNotFoundHandler((request, reply) => sendError(request, reply, routeNotFound(request)));
   },
   { name: 'berth-error-handler' },
 );

@@ -1,8 +1,10 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandKind, eventKind } from '../../shared/command-catalogue.js';
 import type { DeploymentApplyPayload } from '../../shared/deployment-command.js';
 import { EventSchema } from '../../shared/gen/berth/agent/v1/agent_pb.js';
+import { sampleResultOf } from '../../test/helpers/command-samples.js';
 import { type DeployFixture, startDeployFixture } from '../helpers/deploy-fixture.js';
 
 /**
@@ -27,7 +29,8 @@ describe('a client of the reference API', () => {
   it('goes from project to a deployment followed to its end with a deploy token, without a 4xx it did not cause', async () => {
     const decoder = new TextDecoder();
     const { serverId } = await f.connectServer(async (command, agent) => {
-      if (command.kind !== 'deployment.apply') return { succeeded: true, result: {} };
+      if (command.kind !== commandKind.deploymentApply)
+        return { succeeded: true, result: sampleResultOf(command.kind) };
       const { spec } = JSON.parse(decoder.decode(command.payloadJson)) as DeploymentApplyPayload;
       for (const eventType of ['deployment-started', 'container-started', 'health-check-passed']) {
         const attributes = {
@@ -40,7 +43,7 @@ describe('a client of the reference API', () => {
         agent.send({
           case: 'event',
           value: create(EventSchema, {
-            kind: 'deployment.progress',
+            kind: eventKind.deploymentProgress,
             observedAt: timestampFromDate(new Date()),
             attributes,
           }),
@@ -170,7 +173,10 @@ describe('a client of the reference API', () => {
   });
 
   it('a deploy token without the deploy workflow command, or for another project, may read but not deploy', async () => {
-    const { serverId } = await f.connectServer(async () => ({ succeeded: true, result: {} }));
+    const { serverId } = await f.connectServer(async (command) => ({
+      succeeded: true,
+      result: sampleResultOf(command.kind),
+    }));
     const ids = await f.createResource();
     const other = await f.createResource('other');
     const organizationId = (await call('GET', '/organizations/current-context')).json().currentOrganization

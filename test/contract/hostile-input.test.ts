@@ -44,6 +44,6 @@ describe('the bare /api root', () => {
   it('treats /api?x=1 as the root, an unknown route', async () => {
     const res = await t.request({ method: 'GET', url: '/api?x=1' });
     expect(res.statusCode).toBe(404);
-    expect(res.json().message).toBe('No route GET /.');
+    expect(res.json().message).toBe('No route GET /api.');
   });
 });

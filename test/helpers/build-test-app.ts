@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../control-plane/app.js';
+import { type ControlPlaneParts, composeControlPlane } from '../../control-plane/compose.js';
 import { type ControlPlaneConfig, parseControlPlaneConfig } from '../../control-plane/config.js';
 import { migrate, openOrm } from '../../control-plane/db/orm.js';
 import { loadOrCreateAgentCa } from '../../control-plane/pki/ca-store.js';
@@ -18,6 +18,8 @@ export interface TestApp {
   db: TestDatabase;
   config: ControlPlaneConfig;
   keyRing: KeyRing;
+  /** The whole composition (services, hub, and the agent gateway, not started: `parts.startLink()` starts it). */
+  parts: ControlPlaneParts;
   /** Every log line written so far (JSON text), for tests that scan logs for secrets. */
   logs: string[];
   /** `inject` with a JSON body and an optional bearer token. */
@@ -43,12 +45,29 @@ export async function buildTestApp(
       },
     }),
   });
-  const config = parseControlPlaneConfig({ BERTH_DATA_DIR: '/tmp/berth-test-unused', ...options.env });
+  // The gateway, when a test starts it, listens on a free loopback port with quick heartbeats.
+  const config = parseControlPlaneConfig({
+    BERTH_DATA_DIR: '/tmp/berth-test-unused',
+    BERTH_GRPC_HOST: '127.0.0.1',
+    BERTH_GRPC_PORT: '0',
+    BERTH_HEARTBEAT_INTERVAL_MS: '200',
+    BERTH_UNREACHABLE_AFTER_MS: '3000',
+    ...options.env,
+  });
   const orm = await openOrm(db.url, log);
   await migrate(orm, db.url, log);
   const keyRing = options.keyRing ?? createKeyRing(randomBytes(32));
   const ca = await loadOrCreateAgentCa(orm.em.fork(), keyRing, log);
-  const app = await buildApp({ config, log, orm, ca, keyRing, ...(options.clock ? { clock: options.clock } : {}) });
+  const parts = await composeControlPlane({
+    config,
+    log,
+    orm,
+    databaseUrl: db.url,
+    keyRing,
+    ca,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const { app } = parts;
   await app.ready();
 
   const request: TestApp['request'] = async ({ token, json, headers, ...rest }) =>
@@ -68,6 +87,7 @@ export async function buildTestApp(
     db,
     config,
     keyRing,
+    parts,
     logs,
     request,
     async bootstrap() {
@@ -84,7 +104,7 @@ export async function buildTestApp(
       return { token: login.json().token, email, password, userId, organizationId };
     },
     async close() {
-      await app.close();
+      await parts.stop();
       await orm.close();
       await db.drop();
     },

@@ -1,7 +1,3 @@
-import { createAgentGateway } from '../../control-plane/agent-gateway/gateway.js';
-import { createCommandService } from '../../control-plane/modules/agent-commands/service.js';
-import { createDeploymentAgentLink, deploymentHooks } from '../../control-plane/modules/deployments/agent-link.js';
-import { loadOrCreateAgentCa } from '../../control-plane/pki/ca-store.js';
 import type { Command } from '../../shared/gen/berth/agent/v1/agent_pb.js';
 import { createCertificateRequest, generateKeyPair } from '../../shared/pki.js';
 import { buildTestApp, type TestApp } from './build-test-app.js';
@@ -25,28 +21,10 @@ export interface DeployFixture {
 export async function startDeployFixture(existing?: { t: TestApp; token: string }): Promise<DeployFixture> {
   const t = existing?.t ?? (await buildTestApp());
   const token = existing?.token ?? (await t.bootstrap()).token;
-  const log = t.app.log as never;
   const caPem = (await t.request({ method: 'GET', url: '/agent/ca' })).json().caCertificatePem as string;
-  const gateway = createAgentGateway({
-    orm: t.orm,
-    databaseUrl: t.db.url,
-    ca: await loadOrCreateAgentCa(t.orm.em.fork(), t.keyRing, log),
-    log,
-    host: '127.0.0.1',
-    port: 0,
-    heartbeatIntervalMs: 200,
-    unreachableAfterMs: 3000,
-    agentCertificateDays: 7,
-    hooks: deploymentHooks(
-      createDeploymentAgentLink({
-        now: () => new Date(),
-        keyRing: t.keyRing,
-        log,
-        commands: createCommandService({ now: () => new Date() }),
-      }),
-    ),
-  });
-  const { port } = await gateway.start();
+  // The test app's own gateway: the same services, hub and command service as its HTTP routes.
+  await t.parts.startLink();
+  const port = t.parts.grpcPort();
   const agents: FakeAgent[] = [];
   let counter = 0;
 
@@ -104,8 +82,7 @@ export async function startDeployFixture(existing?: { t: TestApp; token: string 
     },
     async close() {
       for (const agent of agents) await agent.dispose().catch(() => undefined);
-      await gateway.stop();
-      // A test app handed in is its owner's to close.
+      // A test app handed in is its owner's to close (its gateway with it).
       if (existing === undefined) await t.close();
     },
   };

@@ -18,6 +18,7 @@ import {
   type Welcome,
 } from '../../shared/gen/berth/agent/v1/agent_pb.js';
 import { gatewayServerName } from '../../shared/pki.js';
+import { sampleResultOf } from './command-samples.js';
 
 /** What the fake agent's handler says a command did. */
 export interface FakeCommandOutcome {
@@ -53,7 +54,7 @@ export interface FakeAgentOptions {
   /** The Hello's server id when it should differ from the certificate's. */
   helloServerId?: string;
   memory?: FakeAgentMemory;
-  /** Runs a command the first time its id is seen; by default it succeeds with `{ ran: kind }`. */
+  /** Runs a command the first time its id is seen; by default it succeeds with its kind's sample result. */
   execute?: (command: Command) => FakeCommandOutcome | Promise<FakeCommandOutcome>;
   /** Heartbeat every Welcome.heartbeat_interval_ms, as a real agent does (default true). */
   autoHeartbeat?: boolean;
@@ -244,7 +245,7 @@ export class FakeAgent {
       executions.set(command.commandId, (executions.get(command.commandId) ?? 0) + 1);
       outcome = this.options.execute
         ? await this.options.execute(command)
-        : { succeeded: true, result: { ran: command.kind } };
+        : { succeeded: true, result: sampleResultOf(command.kind) };
       replay.set(command.commandId, outcome);
     }
     if (!this.respond || this.finalStatus !== undefined) return;

@@ -1,7 +1,10 @@
 import { Writable } from 'node:stream';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { type AgentGateway, createAgentGateway } from '../../control-plane/agent-gateway/gateway.js';
+import { createNotifyHub, type NotifyHub } from '../../control-plane/db/notify-hub.js';
 import { migrate, openOrm } from '../../control-plane/db/orm.js';
+import { commandOutcomesChannel, commandsChannel } from '../../control-plane/modules/agent-commands/channels.js';
+import { type CommandService, createCommandService } from '../../control-plane/modules/agent-commands/service.js';
 import { Organization } from '../../control-plane/modules/identity/entity.js';
 import { Server } from '../../control-plane/modules/servers/entity.js';
 import { newId } from '../../shared/ids.js';
@@ -33,6 +36,10 @@ export interface GatewayFixture {
   unreachableAfterMs: number;
   /** Every log line so far (JSON text). */
   logs: string[];
+  /** The first gateway's notification hub (each replica has its own, as separate processes would). */
+  hub: NotifyHub;
+  /** A command service on the first gateway's hub. */
+  commands: CommandService;
   /** A second gateway (another replica) on the same database and CA; the fixture stops it on close. */
   startReplica(): Promise<{ gateway: AgentGateway; port: number }>;
   /** Inserts an active server row; returns its id. */
@@ -66,10 +73,22 @@ export async function startGatewayFixture(
   const orm = await openOrm(db.url, log);
   await migrate(orm, db.url, log);
   const ca = await createCertificateAuthority('Berth test agent CA', 30);
-  const newGateway = () =>
+  const hubs: NotifyHub[] = [];
+  const newHub = async () => {
+    const hub = createNotifyHub({
+      databaseUrl: db.url,
+      channels: [commandsChannel, commandOutcomesChannel],
+      log,
+      clock: () => new Date(),
+    });
+    hubs.push(hub);
+    await hub.start();
+    return hub;
+  };
+  const newGateway = (hub: NotifyHub) =>
     createAgentGateway({
       orm,
-      databaseUrl: db.url,
+      hub,
       ca,
       log,
       host: '127.0.0.1',
@@ -78,7 +97,8 @@ export async function startGatewayFixture(
       unreachableAfterMs,
       agentCertificateDays: 7,
     });
-  const gateway = newGateway();
+  const hub = await newHub();
+  const gateway = newGateway(hub);
   const replicas: AgentGateway[] = [];
   const { port } = await gateway.start();
   const organizationId = newId('organization');
@@ -96,8 +116,10 @@ export async function startGatewayFixture(
     heartbeatIntervalMs,
     unreachableAfterMs,
     logs,
+    hub,
+    commands: createCommandService({ now: () => new Date(), hub }),
     async startReplica() {
-      const replica = newGateway();
+      const replica = newGateway(await newHub());
       replicas.push(replica);
       return { gateway: replica, port: (await replica.start()).port };
     },
@@ -152,6 +174,7 @@ export async function startGatewayFixture(
     async close() {
       await Promise.all(agents.map((agent) => agent.dispose()));
       await Promise.all([gateway, ...replicas].map((each) => each.stop()));
+      await Promise.all(hubs.map((each) => each.stop()));
       await orm.close();
       await db.drop();
     },

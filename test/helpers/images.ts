@@ -1,7 +1,7 @@
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Dockerode from 'dockerode';
-import type { HealthPolicy, RuntimeSpec } from '../../agent/workloads/spec.js';
+import type { ContainerSpec, HealthPolicy } from '../../agent/workloads/spec.js';
 import { newId } from '../../shared/ids.js';
 import { type PrivateDockerd, startDockerd } from './dockerd.js';
 
@@ -130,7 +130,7 @@ export function httpHealth(overrides: Partial<HealthPolicy> = {}): HealthPolicy 
 }
 
 /** A spec for `image` with fresh ids, internal port 8080, restart policy `no` and {@link httpHealth}. */
-export function testRuntimeSpec(image: string, overrides: Partial<RuntimeSpec> = {}): RuntimeSpec {
+export function testRuntimeSpec(image: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
   return {
     deploymentId: newId('deployment'),
     resourceId: newId('resource'),

@@ -33,6 +33,27 @@ export interface EntryInput {
   isSecret: boolean;
 }
 
+/** What `POST …/variables` takes, for an environment and a resource alike. */
+export interface VariableInput {
+  key: string;
+  value: string;
+  exposure?: VariableExposure;
+  kind?: VariableKind;
+  isSecret?: boolean;
+}
+
+/** A variable as given to `POST …/variables`, as it is stored: runtime unless said otherwise, a secret by kind or flag. */
+export function variableEntry(input: VariableInput): EntryInput {
+  const isSecret = input.isSecret === true || input.kind === 'secret';
+  return {
+    key: input.key,
+    value: input.value,
+    exposure: input.exposure ?? 'runtime',
+    kind: isSecret ? 'secret' : (input.kind ?? 'plain-config'),
+    isSecret,
+  };
+}
+
 /** The seed's variable entry, secrets masked. */
 export function toEntryView(entry: ConfigEntry) {
   return {

@@ -63,7 +63,6 @@ describe('deploy tokens', () => {
       ['POST', '/projects'],
       ['GET', '/account/sessions'],
       ['GET', `/deploy-tokens?organizationId=${organizationId}`],
-      ['GET', '/organizations/current-context'],
     ] as const) {
       const res = await t.request({
         method,
@@ -74,6 +73,26 @@ describe('deploy tokens', () => {
       expect(res.statusCode, `${method} ${url}`).toBe(403);
       expect(res.json().code).toBe('FORBIDDEN_SCOPE');
     }
+  });
+
+  it('reads current-context limited to its organization and scope, with no user data or permissions', async () => {
+    const projectId = (await t.request({ method: 'POST', url: '/projects', token, json: { name: 'Context' } })).json()
+      .id;
+    const ci = await createToken({ workflowCommands: ['deploy'], projectIds: [projectId] });
+    const res = await t.request({ method: 'GET', url: '/organizations/current-context', token: ci.token });
+    expect(res.statusCode, res.body).toBe(200);
+    const context = res.json();
+    expect(context.user).toEqual({ userId: null, email: null, displayName: 'CI', avatarUrl: null });
+    expect(context.actor).toEqual({
+      kind: 'deploy-token',
+      id: ci.tokenId,
+      scope: expect.objectContaining({ projectIds: [projectId], workflowCommands: ['deploy'] }),
+    });
+    const organization = { organizationId, name: 'Default organization', slug: 'default', role: 'deploy-token' };
+    expect(context.currentOrganization).toEqual(organization);
+    expect(context.organizations).toEqual([organization]);
+    expect(Object.values(context.permissions).every((allowed) => allowed === false)).toBe(true);
+    expect(res.body).not.toContain('ada@example.com');
   });
 
   it('stops working at once when revoked, and revoking needs the matching confirmation', async () => {

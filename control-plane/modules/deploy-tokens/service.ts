@@ -203,7 +203,13 @@ export function createDeployTokenService({ now }: DeployTokenServiceOptions) {
       if (!token.lastUsedAt || at.getTime() - token.lastUsedAt.getTime() > usageResolutionMs) {
         await em.nativeUpdate(DeployToken, { id: token.id }, { lastUsedAt: at });
       }
-      return { kind: 'deploy-token', tokenId: token.id, organizationId: token.organization.id, scope: token.scope };
+      return {
+        kind: 'deploy-token',
+        tokenId: token.id,
+        displayName: token.displayName,
+        organizationId: token.organization.id,
+        scope: token.scope,
+      };
     },
   };
 }

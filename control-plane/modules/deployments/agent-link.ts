@@ -1,19 +1,23 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
-  type DeploymentApplyPayload,
-  type DeploymentApplyResult,
-  deploymentLogEvent,
-  deploymentProgressEvent,
-} from '../../../shared/deployment-command.js';
+  type CommandPayload,
+  type CommandResultOf,
+  checkEventAttributes,
+  commandKind,
+  type EventAttributes,
+  type EventKind,
+  eventKind,
+  isEventKind,
+} from '../../../shared/command-catalogue.js';
+import type { DeploymentApplyQueued } from '../../../shared/deployment-command.js';
 import type { Logger } from '../../../shared/logger.js';
-import { runtimeDriftEvent } from '../../../shared/runtime-command.js';
 import type { Clock } from '../../../shared/time.js';
 import type { AgentLinkHooks } from '../../agent-gateway/hooks.js';
 import { knexOf } from '../../db/knex.js';
 import type { KeyRing } from '../../secrets/key-ring.js';
-import { AgentCommand } from '../agent-commands/entity.js';
 import type { CommandService } from '../agent-commands/service.js';
 import { desiredStateOf, setDesiredRuntime } from '../runtime/desired-state.js';
+import { Server } from '../servers/entity.js';
 import { activeStatuses, Deployment, terminalStatuses } from './entity.js';
 import { appendEvent, appendLogLines, finish } from './events.js';
 
@@ -30,7 +34,7 @@ export interface DeploymentAgentLinkOptions {
   keyRing: KeyRing;
   log: Logger;
   /** Queues the clean-up of a deployment given up on, for when its agent is back. */
-  commands: Pick<CommandService, 'enqueue'>;
+  commands: Pick<CommandService, 'enqueue' | 'find' | 'expiredAmong'>;
 }
 
 const maxLogLine = 8_000;
@@ -72,24 +76,30 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
   return {
     /** The payload that goes on the wire for a command; only `deployment.apply` is filled in. */
     async expandPayload(em: EntityManager, command: { kind: string; payload: Record<string, unknown> }) {
-      if (command.kind !== 'deployment.apply') return command.payload;
-      const deployment = await em.findOneOrFail(Deployment, String(command.payload['deploymentId']));
+      if (command.kind !== commandKind.deploymentApply) return command.payload;
+      const queued = command.payload as DeploymentApplyQueued;
+      const deployment = await em.findOneOrFail(Deployment, queued.deploymentId);
       const { envKeys: _keys, preferredListenPort, ...spec } = deployment.snapshot.spec;
-      const payload: DeploymentApplyPayload = {
+      const payload: CommandPayload<typeof commandKind.deploymentApply> = {
         spec: { ...spec, deploymentId: deployment.id, env: JSON.parse(keyRing.open(deployment.sealedEnv)) },
         preferredListenPort,
-        drainSeconds: Number(command.payload['drainSeconds'] ?? 2),
-        stopGraceSeconds: Number(command.payload['stopGraceSeconds'] ?? 10),
+        drainSeconds: queued.drainSeconds,
+        stopGraceSeconds: queued.stopGraceSeconds,
       };
-      return payload as unknown as Record<string, unknown>;
+      return payload;
     },
 
     async onAgentEvent(em: EntityManager, serverId: string, event: AgentEventInput): Promise<void> {
-      const a = event.attributes;
-      if (event.kind === deploymentProgressEvent) {
-        const deployment = await deploymentOf(em, serverId, a['deploymentId']);
+      const typed = typedEvent(event);
+      if (typed === null) {
+        log.warn({ serverId, kind: event.kind }, 'ignored an agent event whose attributes do not match its kind');
+        return;
+      }
+      if (typed.kind === eventKind.deploymentProgress) {
+        const a = typed.attributes;
+        const deployment = await deploymentOf(em, serverId, a.deploymentId);
         if (deployment === null) return;
-        if (a['eventType'] === 'deployment-started' && deployment.status === 'planned') {
+        if (a.eventType === 'deployment-started' && deployment.status === 'planned') {
           deployment.status = 'running';
           deployment.startedAt = event.observedAt;
           deployment.updatedAt = now();
@@ -99,38 +109,38 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
           em,
           deployment.id,
           {
-            eventType: a['eventType'] ?? 'agent-progress',
-            phase: a['phase'] ?? 'runtime',
-            status: terminalStatuses.includes(deployment.status)
-              ? deployment.status
-              : (a['status'] ?? deployment.status),
-            summary: mask(a['summary'] ?? '', secretValuesOf(deployment)).message,
-            source: a['source'] ?? 'docker',
-            retriable: a['retriable'] === 'true',
+            eventType: a.eventType,
+            phase: a.phase ?? 'runtime',
+            status: terminalStatuses.includes(deployment.status) ? deployment.status : (a.status ?? deployment.status),
+            summary: mask(a.summary, secretValuesOf(deployment)).message,
+            source: a.source ?? 'docker',
+            retriable: a.retriable === 'true',
             emittedAt: event.observedAt,
           },
           now(),
         );
-      } else if (event.kind === deploymentLogEvent) {
-        const deployment = await deploymentOf(em, serverId, a['deploymentId']);
+      } else if (typed.kind === eventKind.deploymentLog) {
+        const a = typed.attributes;
+        const deployment = await deploymentOf(em, serverId, a.deploymentId);
         if (deployment === null) return;
-        const { message, masked } = mask((a['message'] ?? '').slice(0, maxLogLine), secretValuesOf(deployment));
+        const { message, masked } = mask(a.message.slice(0, maxLogLine), secretValuesOf(deployment));
+        const at = new Date(a.at ?? event.observedAt);
         await appendLogLines(em, deployment.id, [
           {
-            timestamp: a['at'] ? new Date(a['at']) : event.observedAt,
-            source: a['source'] ?? 'application',
-            phase: a['phase'] ?? 'verify',
-            level: a['level'] ?? 'info',
+            timestamp: Number.isNaN(at.getTime()) ? event.observedAt : at,
+            source: a.source ?? 'application',
+            phase: a.phase ?? 'verify',
+            level: a.level ?? 'info',
             message,
             masked,
           },
         ]);
-      } else if (event.kind === runtimeDriftEvent) {
+      } else if (typed.kind === eventKind.runtimeDrift) {
+        const a = typed.attributes;
         // Drift shows in the deployment's events (and so in the resource's health), on the deployment it concerns.
-        const deployment = await deploymentOf(em, serverId, a['deploymentId']);
+        const deployment = await deploymentOf(em, serverId, a.deploymentId);
         if (deployment === null) return;
-        log.warn({ serverId, deploymentId: deployment.id, drift: a['drift'], action: a['action'] }, 'runtime drift');
-        const summary = a['message'] ?? `drift: ${a['drift']}`;
+        log.warn({ serverId, deploymentId: deployment.id, drift: a.drift, action: a.action }, 'runtime drift');
         await appendEvent(
           em,
           deployment.id,
@@ -138,7 +148,7 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
             eventType: 'runtime-drift',
             phase: 'runtime',
             status: deployment.status,
-            summary,
+            summary: a.message,
             source: 'docker',
             emittedAt: event.observedAt,
           },
@@ -146,7 +156,7 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
         );
       } else {
         log.info(
-          { serverId, kind: event.kind, observedAt: event.observedAt.toISOString(), attributes: a },
+          { serverId, kind: event.kind, observedAt: event.observedAt.toISOString(), attributes: event.attributes },
           'agent event',
         );
       }
@@ -156,12 +166,14 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
     async onCommandCompleted(em: EntityManager, commandId: string): Promise<void> {
       const deployment = await em.findOne(Deployment, { commandId });
       if (deployment === null || terminalStatuses.includes(deployment.status)) return;
-      const command = await em.findOneOrFail(AgentCommand, commandId);
+      const command = await commands.find(em, commandId);
+      if (command === null) return;
       const at = now();
       if (command.state === 'succeeded') {
-        const result = (command.result ?? {}) as Partial<DeploymentApplyResult>;
-        deployment.accessUrl = result.accessUrl ?? null;
-        deployment.containerName = result.containerName ?? null;
+        // Checked against the catalogue's result schema when it was stored.
+        const result = command.result as CommandResultOf<typeof commandKind.deploymentApply>;
+        deployment.accessUrl = result.accessUrl;
+        deployment.containerName = result.containerName;
         const where = result.accessUrl ? ` It answers at ${result.accessUrl}.` : '';
         await finish(em, deployment, 'succeeded', { message: `The new container is healthy and serving.${where}` }, at);
         const spec = deployment.snapshot.spec;
@@ -209,20 +221,26 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
         { status: { $in: [...activeStatuses] }, deadlineAt: { $lt: at } },
         { limit: 100 },
       );
-      const expiredIds: string[] = await em
-        .getKnex()('deployments as d')
-        .join('agent_commands as c', 'c.id', 'd.command_id')
-        .whereIn('d.status', [...activeStatuses])
-        .where('c.state', 'expired')
-        .limit(100)
-        .pluck('d.id');
-      const expired = expiredIds.length === 0 ? [] : await em.find(Deployment, { id: { $in: expiredIds } });
+      const active = await em.find(
+        Deployment,
+        { status: { $in: [...activeStatuses] }, commandId: { $ne: null } },
+        { fields: ['id', 'commandId'] },
+      );
+      const expiredCommands = new Set(
+        await commands.expiredAmong(
+          em,
+          active.map((d) => d.commandId as string),
+        ),
+      );
+      const expiredIds = active.filter((d) => expiredCommands.has(d.commandId as string)).map((d) => d.id);
+      const expired =
+        expiredIds.length === 0 ? [] : await em.find(Deployment, { id: { $in: expiredIds } }, { limit: 100 });
       const ended = new Set<string>();
       for (const deployment of [...stale, ...expired]) {
         if (ended.has(deployment.id)) continue;
         ended.add(deployment.id);
-        const server = await em.getKnex()('servers').where('id', deployment.server.id).first('connection_state');
-        const reachable = server?.connection_state === 'connected';
+        const server = await em.findOne(Server, deployment.server.id, { fields: ['connectionState'] });
+        const reachable = server?.connectionState === 'connected';
         await finish(
           em,
           deployment,
@@ -239,7 +257,7 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
         await commands.enqueue(
           em,
           deployment.server.id,
-          'deployment.cancel',
+          commandKind.deploymentCancel,
           { deploymentId: deployment.id },
           7 * 24 * 3600_000,
         );
@@ -247,6 +265,15 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
       return ended.size;
     },
   };
+}
+
+type TypedEvent = { [K in EventKind]: { kind: K; attributes: EventAttributes<K> } }[EventKind];
+
+/** The event with its attributes checked against its kind's schema; null when they do not match. */
+function typedEvent(event: AgentEventInput): TypedEvent | { kind: 'other' } | null {
+  if (!isEventKind(event.kind)) return { kind: 'other' };
+  const checked = checkEventAttributes(event.kind, event.attributes);
+  return checked.ok ? ({ kind: event.kind, attributes: checked.value } as TypedEvent) : null;
 }
 
 /** The deployments' agent-link handlers. */

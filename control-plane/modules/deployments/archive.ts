@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { AppError } from '../../../shared/errors.js';
 import type { Clock } from '../../../shared/time.js';
+import { requireConfirm } from '../../guards.js';
 import type { Caller } from '../identity/auth-context.js';
 import { conflict } from './admission.js';
 import { Deployment, terminalStatuses } from './entity.js';
@@ -24,12 +24,7 @@ export async function archiveDeployment(
   { now, load }: ArchiveOptions,
 ): Promise<{ id: string; archivedAt: string }> {
   const { deploymentId, confirm } = input;
-  if (confirm !== deploymentId) {
-    throw new AppError('validation_failed', 'The confirmation does not match the deployment being archived.', {
-      field: 'confirm',
-      hint: `Send {"confirm": "${deploymentId}"} to confirm.`,
-    });
-  }
+  requireConfirm(deploymentId, confirm, 'deployment being archived');
   await load(em, auth, deploymentId);
   return em.transactional(async (tx) => {
     const d = await tx.findOneOrFail(Deployment, deploymentId, { lockMode: LockMode.PESSIMISTIC_WRITE });

@@ -1,66 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import pg from 'pg';
-import type { Logger } from '../../../shared/logger.js';
-import { deploymentEventsChannel, eventsAfter, isTerminal, latestEvents, toEnvelope } from './events.js';
-
-/** Wakes SSE streams when a deployment gets an event, on whichever replica wrote it. */
-export interface DeploymentEventsHub {
-  /** Resolves when `deploymentId` may have a new event, or after `ms` at the latest. */
-  waitForChange(deploymentId: string, ms: number): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/**
- * LISTENs on the deployment events channel on its own connection (none in tests that have no URL: streams then
- * poll). A notification lost while reconnecting costs at most one poll interval.
- */
-export function createDeploymentEventsHub(options: { databaseUrl?: string; log: Logger }): DeploymentEventsHub {
-  const waiters = new Map<string, Set<() => void>>();
-  let client: pg.Client | undefined;
-  let stopped = false;
-
-  async function connect(): Promise<void> {
-    if (options.databaseUrl === undefined || stopped) return;
-    const next = new pg.Client({ connectionString: options.databaseUrl, application_name: 'berth-deployment-events' });
-    next.on('notification', (message) => {
-      for (const wake of waiters.get(message.payload ?? '') ?? []) wake();
-    });
-    next.on('error', (error) => {
-      if (client !== next || stopped) return;
-      options.log.warn({ err: error }, 'the deployment events listener failed; reconnecting in 1 s');
-      client = undefined;
-      next.end().catch(() => undefined);
-      setTimeout(() => connect().catch(() => undefined), 1000).unref();
-    });
-    await next.connect();
-    await next.query(`LISTEN ${deploymentEventsChannel}`);
-    client = next;
-  }
-
-  return {
-    start: connect,
-    async stop() {
-      stopped = true;
-      await client?.end().catch(() => undefined);
-    },
-    waitForChange(deploymentId, ms) {
-      return new Promise((resolve) => {
-        const set = waiters.get(deploymentId) ?? new Set();
-        waiters.set(deploymentId, set);
-        const done = () => {
-          clearTimeout(timer);
-          set.delete(done);
-          if (set.size === 0) waiters.delete(deploymentId);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        set.add(done);
-      });
-    },
-  };
-}
+import { eventsAfter, isTerminal, latestEvents, toEnvelope } from './events.js';
+import type { DeploymentWaits } from './wait.js';
 
 /** Stream options from the query string and the Last-Event-ID header. */
 export interface StreamOptions {
@@ -83,9 +24,9 @@ const pollMs = 1_000;
 export async function streamEvents(
   request: FastifyRequest,
   reply: FastifyReply,
-  input: { em: EntityManager; deploymentId: string; options: StreamOptions; hub: DeploymentEventsHub },
+  input: { em: EntityManager; deploymentId: string; options: StreamOptions; waits: Pick<DeploymentWaits, 'changed'> },
 ): Promise<void> {
-  const { em, deploymentId, options, hub } = input;
+  const { em, deploymentId, options, waits } = input;
   reply.hijack();
   const out = reply.raw;
   out.writeHead(200, {
@@ -131,7 +72,7 @@ export async function streamEvents(
       write(': heartbeat\n\n');
       lastBeat = Date.now();
     }
-    await hub.waitForChange(deploymentId, Math.min(pollMs, heartbeatMs - (Date.now() - lastBeat)));
+    await waits.changed(deploymentId, Math.min(pollMs, heartbeatMs - (Date.now() - lastBeat)));
   }
   out.end();
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandKind } from '../../../shared/command-catalogue.js';
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js';
+import { sampleResults } from '../../../test/helpers/command-samples.js';
 import { type DeployFixture, startDeployFixture } from '../../../test/helpers/deploy-fixture.js';
 import type { FakeCommandOutcome } from '../../../test/helpers/fake-agent.js';
 
@@ -24,7 +26,10 @@ afterAll(async () => {
 
 type Ids = { projectId: string; environmentId: string; resourceId: string; serverId: string };
 
-const succeeded: FakeCommandOutcome = { succeeded: true, result: { containerName: 'c', accessUrl: null } };
+const succeeded: FakeCommandOutcome = {
+  succeeded: true,
+  result: { ...sampleResults[commandKind.deploymentApply], containerName: 'c', accessUrl: null },
+};
 /** An agent that answers every command at once, successfully. */
 const quickAgent = async (): Promise<FakeCommandOutcome> => succeeded;
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandKind } from '../../../shared/command-catalogue.js';
 import type { Command } from '../../../shared/gen/berth/agent/v1/agent_pb.js';
+import { sampleResultOf, sampleResults } from '../../../test/helpers/command-samples.js';
 import { type DeployFixture, startDeployFixture } from '../../../test/helpers/deploy-fixture.js';
 import type { FakeCommandOutcome } from '../../../test/helpers/fake-agent.js';
 
@@ -25,7 +27,7 @@ afterAll(async () => {
 
 const succeeded: FakeCommandOutcome = {
   succeeded: true,
-  result: { containerName: 'c', accessUrl: 'http://127.0.0.1:20001' },
+  result: { ...sampleResults[commandKind.deploymentApply], containerName: 'c', accessUrl: 'http://127.0.0.1:20001' },
 };
 const failed: FakeCommandOutcome = { succeeded: false, errorCode: 'unhealthy', errorMessage: 'GET / answered 500' };
 
@@ -34,9 +36,9 @@ function scriptedAgent(): ScriptedAgent {
   const waiting: ((outcome: FakeCommandOutcome) => void)[] = [];
   const agent: ScriptedAgent = {
     execute: async (command: Command): Promise<FakeCommandOutcome> =>
-      command.kind === 'deployment.apply'
+      command.kind === commandKind.deploymentApply
         ? new Promise((resolve) => waiting.push(resolve))
-        : { succeeded: true, result: {} },
+        : { succeeded: true, result: sampleResultOf(command.kind) },
     async finish(outcome: FakeCommandOutcome) {
       for (let i = 0; i < 100 && waiting.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
       waiting.shift()!(outcome);

@@ -1,8 +1,10 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandKind, eventKind } from '../../../shared/command-catalogue.js';
 import type { DeploymentApplyPayload } from '../../../shared/deployment-command.js';
 import { type Command, EventSchema } from '../../../shared/gen/berth/agent/v1/agent_pb.js';
+import { sampleResultOf, sampleResults } from '../../../test/helpers/command-samples.js';
 import { type DeployFixture, startDeployFixture } from '../../../test/helpers/deploy-fixture.js';
 import type { FakeAgent, FakeCommandOutcome } from '../../../test/helpers/fake-agent.js';
 
@@ -24,23 +26,23 @@ function report(agent: FakeAgent, kind: string, attributes: Record<string, strin
 /** An agent that reports the usual steps and succeeds, remembering the payloads it got. */
 function succeedingAgent(payloads: DeploymentApplyPayload[]) {
   return async (command: Command, agent: FakeAgent): Promise<FakeCommandOutcome> => {
-    if (command.kind !== 'deployment.apply') return { succeeded: true, result: {} };
+    if (command.kind !== commandKind.deploymentApply) return { succeeded: true, result: sampleResultOf(command.kind) };
     const payload = JSON.parse(decoder.decode(command.payloadJson)) as DeploymentApplyPayload;
     payloads.push(payload);
     const deploymentId = payload.spec.deploymentId;
-    report(agent, 'deployment.progress', {
+    report(agent, eventKind.deploymentProgress, {
       deploymentId,
       eventType: 'deployment-started',
       phase: 'start',
       status: 'running',
       summary: 'started',
     });
-    report(agent, 'deployment.log', {
+    report(agent, eventKind.deploymentLog, {
       deploymentId,
       message: `booting with key ${payload.spec.env['API_KEY']}`,
       phase: 'verify',
     });
-    report(agent, 'deployment.progress', {
+    report(agent, eventKind.deploymentProgress, {
       deploymentId,
       eventType: 'health-check-passed',
       phase: 'verify',
@@ -157,9 +159,10 @@ describe('deployments through the agent link', () => {
 
   it('cancels a deployment the agent is running, and refuses to cancel one that ended', async () => {
     const { serverId } = await f.connectServer(async (command, agent) => {
-      if (command.kind !== 'deployment.apply') return { succeeded: true, result: {} };
+      if (command.kind !== commandKind.deploymentApply)
+        return { succeeded: true, result: sampleResultOf(command.kind) };
       const deadline = Date.now() + 8000;
-      while (Date.now() < deadline && !agent.payloads('command').some((c) => c.kind === 'deployment.cancel')) {
+      while (Date.now() < deadline && !agent.payloads('command').some((c) => c.kind === commandKind.deploymentCancel)) {
         await new Promise((r) => setTimeout(r, 50));
       }
       return {
@@ -199,7 +202,8 @@ describe('deployments through the agent link', () => {
   it('ends failed with the agent’s reason, and a retry runs the same snapshot', async () => {
     let attempts = 0;
     const { serverId } = await f.connectServer(async (command) => {
-      if (command.kind !== 'deployment.apply') return { succeeded: true, result: {} };
+      if (command.kind !== commandKind.deploymentApply)
+        return { succeeded: true, result: sampleResultOf(command.kind) };
       attempts += 1;
       return attempts === 1
         ? {
@@ -207,7 +211,10 @@ describe('deployments through the agent link', () => {
             errorCode: 'unhealthy',
             errorMessage: 'GET / answered 500 three times; the previous version keeps serving.',
           }
-        : { succeeded: true, result: { containerName: 'x', accessUrl: null } };
+        : {
+            succeeded: true,
+            result: { ...sampleResults[commandKind.deploymentApply], containerName: 'x', accessUrl: null },
+          };
     });
     const ids = await f.createResource();
     const { id } = (await deploy({ ...ids, serverId })).json();

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { callerOf } from '../../http/request-context.js';
-import { terminalStatuses } from './entity.js';
-import { type DeploymentEventsHub, type StreamOptions, streamEvents } from './event-stream.js';
+import { type StreamOptions, streamEvents } from './event-stream.js';
 import { eventsAfter, latestEvents, toEnvelope } from './events.js';
 import type { DeploymentReads } from './reads.js';
 import { deploymentRecoveryRoutes } from './recovery-routes.js';
@@ -26,6 +25,7 @@ import {
   RollbackBody,
 } from './schema.js';
 import type { DeploymentService } from './service.js';
+import type { DeploymentWaits } from './wait.js';
 
 const tags = ['deployments'];
 // Deploy tokens may read and deploy within their scope (and their workflow commands); the service checks both.
@@ -55,8 +55,8 @@ function streamOptions(
 export const deploymentRoutes: FastifyPluginAsyncTypebox<{
   deployments: DeploymentService;
   reads: DeploymentReads;
-  hub: DeploymentEventsHub;
-}> = async (app, { deployments, reads, hub }) => {
+  waits: DeploymentWaits;
+}> = async (app, { deployments, reads, waits }) => {
   await app.register(deploymentRecoveryRoutes, { deployments, reads });
 
   app.get(
@@ -98,12 +98,8 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{
       const { id } = await deployments.create(request.em, callerOf(request), input);
       if (executionMode !== 'synchronous') return reply.code(201).send({ id });
       // Bounded: a client waiting on a stuck deployment gets its status after 10 minutes, not never.
-      const deadline = Date.now() + 10 * 60_000;
-      for (;;) {
-        const { status } = await deployments.load(request.em.fork(), callerOf(request), id);
-        if (terminalStatuses.includes(status) || Date.now() > deadline) return reply.code(201).send({ id, status });
-        await hub.waitForChange(id, 1000);
-      }
+      const { status } = await waits.untilTerminal(request.em, id, 10 * 60_000);
+      return reply.code(201).send({ id, status });
     },
   );
 
@@ -121,7 +117,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       const { id } = await deployments.create(request.em, callerOf(request), request.body);
       const options = { cursor: null, includeHistory: true, historyLimit: 200, follow: true, untilTerminal: true };
-      await streamEvents(request, reply, { em: request.em, deploymentId: id, options, hub });
+      await streamEvents(request, reply, { em: request.em, deploymentId: id, options, waits });
     },
   );
 
@@ -199,7 +195,7 @@ export const deploymentRoutes: FastifyPluginAsyncTypebox<{
         const { deploymentId } = request.params;
         await deployments.load(request.em, callerOf(request), deploymentId);
         const options = streamOptions(request.query, request.headers['last-event-id']);
-        await streamEvents(request, reply, { em: request.em, deploymentId, options, hub });
+        await streamEvents(request, reply, { em: request.em, deploymentId, options, waits });
       },
     );
   }

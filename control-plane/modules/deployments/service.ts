@@ -1,10 +1,11 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { DeploymentApplyPayload, DeploymentCancelPayload } from '../../../shared/deployment-command.js';
+import { commandKind } from '../../../shared/command-catalogue.js';
+import type { DeploymentApplyQueued } from '../../../shared/deployment-command.js';
 import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
-import { knexOf } from '../../db/knex.js';
+import { requireConfirm } from '../../guards.js';
 import type { KeyRing } from '../../secrets/key-ring.js';
 import type { CommandService } from '../agent-commands/service.js';
 import type { ConfigurationService } from '../configuration/service.js';
@@ -17,6 +18,7 @@ import { Deployment, type DeploymentStatus, terminalStatuses } from './entity.js
 import { appendEvent, finish } from './events.js';
 import { createDeploymentPlanner } from './plan.js';
 import { buildSnapshot, type DeploymentSnapshot } from './snapshot.js';
+import type { DeploymentWaits } from './wait.js';
 
 /** Dependencies of {@link createDeploymentService}. */
 export interface DeploymentServiceOptions {
@@ -24,6 +26,8 @@ export interface DeploymentServiceOptions {
   keyRing: KeyRing;
   commands: CommandService;
   configuration: ConfigurationService;
+  /** Waits for a deployment to end (a cancel answers with the outcome when the agent is quick). */
+  waits: Pick<DeploymentWaits, 'untilTerminal'>;
   /** How long a deployment may take from dispatch to its result before it ends `failed` (default 15 min). */
   deadlineMs?: number;
   /** Seconds the previous container keeps serving requests in flight after traffic moved (default 2). */
@@ -32,7 +36,7 @@ export interface DeploymentServiceOptions {
 
 /** Creating, retrying, redeploying, rolling back and canceling deployments (docs/deployments.md). */
 export function createDeploymentService(options: DeploymentServiceOptions) {
-  const { now, keyRing, commands, configuration } = options;
+  const { now, keyRing, commands, configuration, waits } = options;
   const deadlineMs = options.deadlineMs ?? 15 * 60_000;
   const drainSeconds = options.drainSeconds ?? 2;
 
@@ -85,13 +89,8 @@ export function createDeploymentService(options: DeploymentServiceOptions) {
       at,
     );
     // The stored payload holds no values: the gateway adds the sealed environment, opened, as it sends the command.
-    const payload: Omit<DeploymentApplyPayload, 'spec'> & { deploymentId: string } = {
-      deploymentId: deployment.id,
-      preferredListenPort: frozen.snapshot.spec.preferredListenPort,
-      drainSeconds,
-      stopGraceSeconds: 10,
-    };
-    const command = await commands.enqueue(tx, admitted.server.id, 'deployment.apply', payload, deadlineMs);
+    const payload: DeploymentApplyQueued = { deploymentId: deployment.id, drainSeconds, stopGraceSeconds: 10 };
+    const command = await commands.enqueue(tx, admitted.server.id, commandKind.deploymentApply, payload, deadlineMs);
     deployment.commandId = command.id;
     await tx.flush();
     await appendEvent(
@@ -172,6 +171,9 @@ export function createDeploymentService(options: DeploymentServiceOptions) {
 
     /** `POST /resources/{id}/redeploy`: the resource's current configuration, on the server of its latest deployment. */
     async redeploy(em: EntityManager, auth: Caller, resourceId: string, serverId?: string) {
+      // An unknown resource is NOT_FOUND, like on every sibling route, before anything is said about its deployments.
+      const resource = await em.findOne(Resource, { id: resourceId, organization: auth.organizationId });
+      if (resource === null) throw notFound('Resource', resourceId, 'resourceId');
       const latest = await em.findOne(
         Deployment,
         { resource: resourceId, organization: auth.organizationId },
@@ -183,8 +185,6 @@ export function createDeploymentService(options: DeploymentServiceOptions) {
           'Deploy it first with POST /deployments {projectId, environmentId, resourceId, serverId}.',
         );
       }
-      const resource = await em.findOne(Resource, { id: resourceId, organization: auth.organizationId });
-      if (resource === null) throw notFound('Resource', resourceId, 'resourceId');
       const input = {
         projectId: resource.project.id,
         environmentId: resource.environment.id,
@@ -274,12 +274,7 @@ export function createDeploymentService(options: DeploymentServiceOptions) {
      * is canceled at once; otherwise the agent is asked to stop it, and its answer ends it `canceled`.
      */
     async cancel(em: EntityManager, auth: Caller, deploymentId: string, confirm: string) {
-      if (confirm !== deploymentId) {
-        throw new AppError('validation_failed', 'The confirmation does not match the deployment being canceled.', {
-          field: 'confirm',
-          hint: `Send {"confirm": "${deploymentId}"} to confirm.`,
-        });
-      }
+      requireConfirm(deploymentId, confirm, 'deployment being canceled');
       const deployment = await load(em, auth, deploymentId);
       if (terminalStatuses.includes(deployment.status)) {
         throw conflict(
@@ -294,14 +289,9 @@ export function createDeploymentService(options: DeploymentServiceOptions) {
         const at = now();
         // A command still queued is withdrawn: the agent never sees it.
         const withdrawn = locked.commandId
-          ? await knexOf(tx)('agent_commands').where({ id: locked.commandId, state: 'queued' }).update({
-              state: 'expired',
-              completed_at: at,
-              error_code: 'canceled',
-              error_message: 'canceled before it was sent',
-            })
-          : 0;
-        if (withdrawn > 0) {
+          ? await commands.withdraw(tx, locked.commandId, 'canceled', 'canceled before it was sent')
+          : false;
+        if (withdrawn) {
           await finish(
             tx,
             locked,
@@ -314,8 +304,13 @@ export function createDeploymentService(options: DeploymentServiceOptions) {
         locked.status = 'cancel-requested';
         locked.canceledAt = at;
         locked.updatedAt = at;
-        const payload: DeploymentCancelPayload = { deploymentId };
-        const command = await commands.enqueue(tx, locked.server.id, 'deployment.cancel', { ...payload }, 60_000);
+        const command = await commands.enqueue(
+          tx,
+          locked.server.id,
+          commandKind.deploymentCancel,
+          { deploymentId },
+          60_000,
+        );
         locked.cancelCommandId = command.id;
         await tx.flush();
         await appendEvent(
@@ -331,18 +326,12 @@ export function createDeploymentService(options: DeploymentServiceOptions) {
         );
       });
       // The agent usually answers within a second or two; the caller gets the outcome when it does.
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const seen = await em.fork().findOneOrFail(Deployment, deploymentId);
-        if (terminalStatuses.includes(seen.status) || Date.now() > deadline) {
-          return {
-            id: deploymentId,
-            status: seen.status as DeploymentStatus,
-            canceledAt: (seen.canceledAt ?? seen.finishedAt ?? now()).toISOString(),
-          };
-        }
-        await new Promise((r) => setTimeout(r, 150));
-      }
+      const seen = await waits.untilTerminal(em, deploymentId, 10_000);
+      return {
+        id: deploymentId,
+        status: seen.status as DeploymentStatus,
+        canceledAt: (seen.canceledAt ?? seen.finishedAt ?? now()).toISOString(),
+      };
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { RuntimeSpecPayload } from '../../../shared/deployment-command.js';
+import type { ContainerSpec } from '../../../shared/deployment-command.js';
 import { newId } from '../../../shared/ids.js';
 import type { ConfigEntry } from '../configuration/entity.js';
 import { precedenceLadder, resolvePrecedence } from '../configuration/precedence.js';
@@ -18,7 +18,7 @@ import {
 import type { Server } from '../servers/entity.js';
 
 /** The spec of the container, without the environment's values (those are sealed beside the snapshot). */
-export type SnapshotSpec = Omit<RuntimeSpecPayload, 'env' | 'deploymentId'> & {
+export type SnapshotSpec = Omit<ContainerSpec, 'env' | 'deploymentId'> & {
   envKeys: string[];
   preferredListenPort: number | null;
 };

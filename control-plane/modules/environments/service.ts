@@ -4,9 +4,9 @@ import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
 import { flushUniqueName } from '../../guards.js';
-import { ConfigEntry, type VariableExposure, type VariableKind } from '../configuration/entity.js';
+import { ConfigEntry, type VariableExposure } from '../configuration/entity.js';
 import { precedenceLadder, resolvePrecedence } from '../configuration/precedence.js';
-import { type ConfigurationService, toEntryView } from '../configuration/service.js';
+import { type ConfigurationService, toEntryView, type VariableInput, variableEntry } from '../configuration/service.js';
 import type { Caller } from '../identity/auth-context.js';
 import { inScope, requireInScope } from '../identity/token-scope.js';
 import { Project } from '../projects/entity.js';
@@ -234,25 +234,13 @@ export function createEnvironmentService({ now, configuration }: EnvironmentServ
       });
     },
 
-    async setVariable(
-      em: EntityManager,
-      auth: Caller,
-      environmentId: string,
-      input: { key: string; value: string; exposure?: VariableExposure; kind?: VariableKind; isSecret?: boolean },
-    ) {
+    async setVariable(em: EntityManager, auth: Caller, environmentId: string, input: VariableInput) {
       await change(em, auth, environmentId, async (tx, environment, project) => {
         requireChangeable(environment, project, 'changing variables');
-        const isSecret = input.isSecret === true || input.kind === 'secret';
         await configuration.set(
           tx,
           { organizationId: auth.organizationId, environmentId, resourceId: null },
-          {
-            key: input.key,
-            value: input.value,
-            exposure: input.exposure ?? 'runtime',
-            kind: isSecret ? 'secret' : (input.kind ?? 'plain-config'),
-            isSecret,
-          },
+          variableEntry(input),
           { replaceOtherKind: true },
         );
       });

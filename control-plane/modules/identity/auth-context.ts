@@ -24,6 +24,8 @@ export interface DeployTokenScope {
 export interface DeployTokenCaller {
   kind: 'deploy-token';
   tokenId: string;
+  /** The token's name, as its owner gave it (shown as the caller in current-context). */
+  displayName: string;
   organizationId: string;
   scope: DeployTokenScope;
 }
@@ -55,5 +57,17 @@ export function permissionsOf(role: OrganizationRole) {
     canRemoveMembers: manager,
     canTransferOwnership: role === 'owner',
     canUpdateMemberRoles: manager,
+  };
+}
+
+/** What a deploy token may do in `permissions{}`: it manages nothing in the organization. */
+export function deployTokenPermissions() {
+  return {
+    canInviteMembers: false,
+    canListMembers: false,
+    canManageDeployTokens: false,
+    canRemoveMembers: false,
+    canTransferOwnership: false,
+    canUpdateMemberRoles: false,
   };
 }

@@ -30,6 +30,9 @@ export const User = defineEntity({
     email: p.string().length(320).unique(),
     displayName: p.string().length(100),
     passwordHash: p.string().length(300).hidden(),
+    // Only on the first admin, when its bootstrap request carried an idempotency key: the key and a hash of the request.
+    bootstrapIdempotencyKey: p.string().length(200).nullable(),
+    bootstrapRequestHash: p.string().length(64).nullable(),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },

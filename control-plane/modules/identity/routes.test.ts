@@ -39,10 +39,41 @@ describe('before the first admin exists', () => {
     ['a blank displayName', { email: 'ada@example.com', displayName: '   ' }, 'displayName'],
     ['a too long displayName', { email: 'ada@example.com', displayName: 'x'.repeat(101) }, 'displayName'],
     ['an unknown body field', { email: 'ada@example.com', displayName: 'Ada', role: 'owner' }, 'role'],
+    ['a too short password', { ...firstAdmin, password: 'eleven-char' }, 'password'],
+    ['a too long password', { ...firstAdmin, password: 'x'.repeat(257) }, 'password'],
+    ['a blank organizationName', { ...firstAdmin, organizationName: '   ' }, 'organizationName'],
+    ['an organizationSlug with capitals', { ...firstAdmin, organizationSlug: 'Acme' }, 'organizationSlug'],
+    ['an organizationSlug with a double hyphen', { ...firstAdmin, organizationSlug: 'acme--labs' }, 'organizationSlug'],
+    ['an empty organizationSlug', { ...firstAdmin, organizationSlug: '' }, 'organizationSlug'],
+    ['an empty idempotencyKey', { ...firstAdmin, idempotencyKey: '' }, 'idempotencyKey'],
   ])('refuses %s with VALIDATION_ERROR naming the field and creates nothing', async (_case, json, field) => {
     const res = await t.request({ method: 'POST', url: '/bootstrap/auth/first-admin', json });
     expect(res.statusCode, res.body).toBe(400);
     expect(res.json()).toMatchObject({ code: 'VALIDATION_ERROR', field, category: 'user', retryable: false });
+    expect(await countRows(t, 'users')).toBe(0);
+  });
+});
+
+describe('the password policy', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp();
+  });
+  afterAll(async () => t?.close());
+
+  it('explains a too short password without echoing it, in the body or the logs', async () => {
+    const password = 'tooShort-42';
+    const res = await t.request({
+      method: 'POST',
+      url: '/bootstrap/auth/first-admin',
+      json: { ...firstAdmin, password },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'VALIDATION_ERROR', field: 'password' });
+    expect(res.json().message).toContain('12 to 256 characters');
+    expect(res.json().hint).toContain('at least 12 characters');
+    expect(res.body).not.toContain(password);
+    expect(t.logs.join('')).not.toContain(password);
     expect(await countRows(t, 'users')).toBe(0);
   });
 });
@@ -102,6 +133,86 @@ describe('creating the first admin', () => {
     expect(res.json().email).toBe('ada@example.com');
     const rows = await t.orm.em.getConnection().execute('select email, display_name from users');
     expect(rows).toEqual([{ email: 'ada@example.com', display_name: 'Ada' }]);
+  });
+
+  it('takes a chosen password, organization name and slug; the password is never echoed or logged', async () => {
+    const t = await freshApp();
+    const password = 'correct horse battery staple';
+    const res = await t.request({
+      method: 'POST',
+      url: '/bootstrap/auth/first-admin',
+      json: { ...firstAdmin, password, organizationName: 'Acme Labs', organizationSlug: 'acme' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ created: true, organizationSlug: 'acme' });
+    expect(res.json()).not.toHaveProperty('generatedPassword');
+    expect(res.body).not.toContain(password);
+    const login = await t.request({
+      method: 'POST',
+      url: '/auth/sessions',
+      json: { email: firstAdmin.email, password },
+    });
+    expect(login.statusCode, login.body).toBe(201);
+    const context = await t.request({
+      method: 'GET',
+      url: '/organizations/current-context',
+      token: login.json().token,
+    });
+    expect(context.json().currentOrganization).toMatchObject({ name: 'Acme Labs', slug: 'acme', role: 'owner' });
+    expect(t.logs.join('')).not.toContain(password);
+  });
+
+  it('derives the slug from a chosen organization name', async () => {
+    const t = await freshApp();
+    const res = await t.request({
+      method: 'POST',
+      url: '/bootstrap/auth/first-admin',
+      json: { ...firstAdmin, organizationName: 'Café Crème' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().organizationSlug).toBe('cafe-creme');
+  });
+
+  it('answers a repeat with the same idempotency key and body with the first answer, and refuses another body', async () => {
+    const t = await freshApp();
+    const body = { ...firstAdmin, password: 'a long enough password', idempotencyKey: 'bootstrap-1' };
+    const first = await t.request({ method: 'POST', url: '/bootstrap/auth/first-admin', json: body });
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await t.request({ method: 'POST', url: '/bootstrap/auth/first-admin', json: body });
+    expect(again.statusCode, again.body).toBe(201);
+    expect(again.json()).toEqual(first.json());
+    expect(again.headers['idempotent-replayed']).toBe('true');
+
+    for (const other of [
+      { ...body, displayName: 'Someone Else' },
+      { ...body, password: 'another long password' },
+      { ...body, password: undefined },
+    ]) {
+      const res = await t.request({ method: 'POST', url: '/bootstrap/auth/first-admin', json: other });
+      expect(res.statusCode, res.body).toBe(409);
+      expect(res.json()).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', field: 'idempotencyKey' });
+    }
+    const otherKey = await t.request({
+      method: 'POST',
+      url: '/bootstrap/auth/first-admin',
+      json: { ...body, idempotencyKey: 'bootstrap-2' },
+    });
+    expect(otherKey.statusCode).toBe(409);
+    expect(otherKey.json().code).toBe('CONFLICT');
+    expect(await countRows(t, 'users')).toBe(1);
+    expect(await countRows(t, 'organizations')).toBe(1);
+  });
+
+  it('never repeats a generated password: a replay answers without it', async () => {
+    const t = await freshApp();
+    const body = { ...firstAdmin, idempotencyKey: 'bootstrap-generated' };
+    const first = await t.request({ method: 'POST', url: '/bootstrap/auth/first-admin', json: body });
+    expect(first.statusCode, first.body).toBe(201);
+    expect(typeof first.json().generatedPassword).toBe('string');
+    const again = await t.request({ method: 'POST', url: '/bootstrap/auth/first-admin', json: body });
+    expect(again.statusCode, again.body).toBe(201);
+    const { generatedPassword: _shownOnce, ...rest } = first.json();
+    expect(again.json()).toEqual(rest);
   });
 
   it('creates exactly one admin when ten first-admin requests race', async () => {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { userOf } from '../../http/request-context.js';
+import { callerOf } from '../../http/request-context.js';
 import type { SessionService } from '../sessions/service.js';
 import { BootstrapStatus, CurrentContext, FirstAdminBody, FirstAdminResult } from './schema.js';
 import type { IdentityService } from './service.js';
@@ -37,18 +37,24 @@ export const identityRoutes: FastifyPluginAsyncTypebox<IdentityRoutesOptions> = 
         response: { 201: FirstAdminResult },
       },
     },
-    async (request, reply) => reply.code(201).send(await identity.createFirstAdmin(request.em, request.body)),
+    async (request, reply) => {
+      const { replayed, result } = await identity.createFirstAdmin(request.em, request.body);
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(201).send(result);
+    },
   );
 
   app.get(
     '/organizations/current-context',
     {
+      // A deploy token reads its own organization's view (the CLI's handshake calls this first).
+      config: { deployTokens: true },
       schema: {
         tags: ['organizations'],
         summary: 'Who am I: user, current organization, role and permissions',
         response: { 200: CurrentContext },
       },
     },
-    async (request) => identity.currentContext(request.em, userOf(request)),
+    async (request) => identity.currentContext(request.em, callerOf(request)),
   );
 };

@@ -1,4 +1,7 @@
 import { Type } from 'typebox';
+import { Scope } from '../deploy-tokens/schema.js';
+
+const NullableString = Type.Union([Type.String(), Type.Null()]);
 
 const LoginMethod = Type.Object({
   key: Type.String({ examples: ['local-password'] }),
@@ -22,11 +25,42 @@ export const BootstrapStatus = Type.Object({
   nextSteps: Type.Array(Type.String()),
 });
 
+/** Length policy of a chosen password, in characters. */
+export const passwordPolicy = { minLength: 12, maxLength: 256 } as const;
+/** What a chosen organization slug looks like: the same form as every slug Berth derives from a name. */
+export const organizationSlugPattern = '^[a-z0-9]+(-[a-z0-9]+)*$';
+
 /** `POST /bootstrap/auth/first-admin` body. */
 export const FirstAdminBody = Type.Object(
   {
     email: Type.String({ format: 'email', maxLength: 320 }),
     displayName: Type.String({ minLength: 1, maxLength: 100 }),
+    password: Type.Optional(
+      Type.String({
+        // The policy is checked by the service, so the refusal carries a hint; this only bounds the input.
+        maxLength: 4096,
+        writeOnly: true,
+        description: `${passwordPolicy.minLength}–${passwordPolicy.maxLength} characters. Omitted: Berth generates one and returns it once.`,
+      }),
+    ),
+    organizationName: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'Default: "Default organization".' }),
+    ),
+    organizationSlug: Type.Optional(
+      Type.String({
+        maxLength: 60,
+        description:
+          'Lower-case letters, digits and single hyphens, e.g. `acme`. Default: from organizationName, else `default`.',
+      }),
+    ),
+    idempotencyKey: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          'Repeating the request with the same key and body answers the first answer again (without a generated password).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -40,7 +74,12 @@ export const FirstAdminResult = Type.Object({
   organizationId: Type.String(),
   organizationSlug: Type.String(),
   userId: Type.String(),
-  generatedPassword: Type.String({ description: 'The password, returned once and stored only as a slow hash.' }),
+  generatedPassword: Type.Optional(
+    Type.String({
+      description:
+        'Only when no password was sent: the generated password, returned once and stored only as a slow hash.',
+    }),
+  ),
   loginUrl: Type.String(),
 });
 
@@ -48,19 +87,35 @@ const OrganizationSummary = Type.Object({
   organizationId: Type.String(),
   name: Type.String(),
   slug: Type.String(),
-  role: Type.String({ examples: ['owner'] }),
+  role: Type.String({
+    examples: ['owner'],
+    description: "The caller's role (owner, admin, member, viewer), or `deploy-token` when a deploy token calls.",
+  }),
 });
 
-/** `GET /organizations/current-context` response. */
+/** `GET /organizations/current-context` response, for a user or (limited to its organization) a deploy token. */
 export const CurrentContext = Type.Object({
-  user: Type.Object({
-    userId: Type.String(),
-    email: Type.String(),
-    displayName: Type.String(),
-    avatarUrl: Type.Union([Type.String(), Type.Null()]),
-  }),
+  user: Type.Object(
+    {
+      userId: NullableString,
+      email: NullableString,
+      displayName: Type.String(),
+      avatarUrl: NullableString,
+    },
+    { description: "The person calling; for a deploy token userId and email are null and displayName is the token's." },
+  ),
+  actor: Type.Object(
+    {
+      kind: Type.Enum(['user', 'deploy-token']),
+      id: Type.String({ description: 'The userId, or the tokenId of a deploy token.' }),
+      scope: Type.Optional(Scope),
+    },
+    { description: 'Who is calling; a deploy token also shows its scope.' },
+  ),
   currentOrganization: OrganizationSummary,
-  organizations: Type.Array(OrganizationSummary),
+  organizations: Type.Array(OrganizationSummary, {
+    description: "A user's organizations; for a deploy token only the token's own.",
+  }),
   loginMethods: Type.Array(LoginMethod),
   permissions: Type.Object({
     canInviteMembers: Type.Boolean(),

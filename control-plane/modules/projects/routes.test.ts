@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../../shared/ids.js';
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js';
+import { Organization } from '../identity/entity.js';
 
 let t: TestApp;
 let token: string;
+let organizationId: string;
 
 beforeAll(async () => {
   t = await buildTestApp();
-  ({ token } = await t.bootstrap());
+  ({ token, organizationId } = await t.bootstrap());
 });
 afterAll(async () => t?.close());
 
@@ -136,5 +139,43 @@ describe('projects', () => {
     });
     expect(other.statusCode).toBe(400);
     expect(other.json()).toMatchObject({ code: 'VALIDATION_ERROR', field: 'projectId' });
+  });
+
+  it('accepts organizationId when it is the current organization, and NOT_FOUND for any other', async () => {
+    const created = await t.request({
+      method: 'POST',
+      url: '/projects',
+      token,
+      json: { name: 'Named Org', organizationId },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const shown = await t.request({ method: 'GET', url: `/projects/${created.json().id}`, token });
+    expect(shown.json()).toMatchObject({ organizationId, name: 'Named Org' });
+
+    // An organization that exists but is not the session's, and one that never existed, answer alike.
+    const em = t.orm.em.fork();
+    const at = new Date();
+    const other = em.create(Organization, {
+      id: newId('organization'),
+      name: 'Other',
+      slug: 'other-org',
+      createdAt: at,
+      updatedAt: at,
+    });
+    await em.flush();
+    for (const foreign of [other.id, 'org-unknown']) {
+      const res = await t.request({
+        method: 'POST',
+        url: '/projects',
+        token,
+        json: { name: 'Elsewhere', organizationId: foreign },
+      });
+      expect(res.statusCode, res.body).toBe(404);
+      expect(res.json()).toMatchObject({ code: 'NOT_FOUND', field: 'organizationId' });
+    }
+    const names = (await t.request({ method: 'GET', url: '/projects?limit=500', token }))
+      .json()
+      .items.map((p: { name: string }) => p.name);
+    expect(names).not.toContain('Elsewhere');
   });
 });

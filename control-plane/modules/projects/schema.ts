@@ -36,7 +36,17 @@ export const ListQuery = Type.Object({
 export const ProjectList = Type.Object({ items: Type.Array(ProjectView) });
 export const CountResult = Type.Object({ count: Type.Integer() });
 export const CreateBody = Type.Object(
-  { name: Name, description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])) },
+  {
+    name: Name,
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+    organizationId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: "The caller's current organization (GET /organizations/current-context); any other is NOT_FOUND.",
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export const RenameBody = Type.Object({ name: Name }, { additionalProperties: false });

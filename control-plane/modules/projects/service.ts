@@ -3,7 +3,7 @@ import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import { slugify, uniqueSlug } from '../../../shared/slug.js';
 import type { Clock } from '../../../shared/time.js';
-import { flushUniqueName, requireConfirmation } from '../../guards.js';
+import { flushUniqueName, lifecycleDeleteCheck, requireConfirmation } from '../../guards.js';
 import type { Caller } from '../identity/auth-context.js';
 import { Project } from './entity.js';
 
@@ -67,18 +67,7 @@ export function createProjectService({ now }: ProjectServiceOptions) {
 
   async function deleteCheck(em: EntityManager, auth: Caller, projectId: string) {
     const project = await load(em, auth, projectId);
-    const blockers: { kind: string; relatedEntityId: string; relatedEntityType: string; count: number }[] = [];
-    if (project.lifecycleStatus === 'active') {
-      blockers.push({ kind: 'active-project', relatedEntityId: project.id, relatedEntityType: 'project', count: 1 });
-    }
-    return {
-      schemaVersion: 'projects.delete-check/v1' as const,
-      projectId: project.id,
-      lifecycleStatus: project.lifecycleStatus,
-      eligible: blockers.length === 0,
-      blockers,
-      checkedAt: now().toISOString(),
-    };
+    return lifecycleDeleteCheck('projects.delete-check/v1', 'project', project, now());
   }
 
   return {
@@ -99,7 +88,18 @@ export function createProjectService({ now }: ProjectServiceOptions) {
       return toProjectView(await load(em, auth, projectId));
     },
 
-    async create(em: EntityManager, auth: Caller, input: { name: string; description?: string | null }) {
+    async create(
+      em: EntityManager,
+      auth: Caller,
+      input: { name: string; description?: string | null; organizationId?: string },
+    ) {
+      // Projects are created in the session's organization; naming it is allowed, naming another is not.
+      if (input.organizationId !== undefined && input.organizationId !== auth.organizationId) {
+        throw new AppError('not_found', `Organization "${input.organizationId}" was not found.`, {
+          field: 'organizationId',
+          hint: 'Leave organizationId out, or use currentOrganization.organizationId of GET /organizations/current-context.',
+        });
+      }
       const name = input.name.trim();
       const at = now();
       const base = slugify(name, 'project');

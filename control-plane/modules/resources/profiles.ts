@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import type { HealthPolicySpec } from '../../../shared/deployment-command.js';
 
 /**
  * The resource profiles: what each POST accepts, what is stored, and the rules a schema cannot express (a health
@@ -183,24 +184,11 @@ export interface AccessProfile {
   pathPrefix: string;
 }
 
-export interface HealthPolicy {
-  enabled: boolean;
-  type: 'http' | 'tcp';
-  intervalSeconds: number;
-  timeoutSeconds: number;
-  retries: number;
-  startPeriodSeconds: number;
-  http: {
-    method: (typeof healthCheckMethods)[number];
-    scheme: (typeof healthCheckSchemes)[number];
-    host: string | null;
-    port: number | null;
-    path: string;
-    expectedStatusCode: number;
-    expectedResponseText: string | null;
-  } | null;
-  tcp: { port: number | null } | null;
-}
+/**
+ * A resource's health policy is the agent's health spec as it is: stored on the resource, copied into the
+ * deployment's snapshot and sent on the wire unchanged.
+ */
+export type HealthPolicy = HealthPolicySpec;
 
 export interface RuntimeProfile {
   strategy: 'auto' | 'prebuilt-image';

@@ -2,9 +2,16 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { parseDotenv } from '../../../shared/dotenv.js';
 import { AppError } from '../../../shared/errors.js';
 import type { Clock } from '../../../shared/time.js';
-import type { ConfigEntry, VariableExposure, VariableKind } from '../configuration/entity.js';
+import type { ConfigEntry, VariableExposure } from '../configuration/entity.js';
 import { precedenceLadder, resolvePrecedence } from '../configuration/precedence.js';
-import { type ConfigurationService, checkValueSize, maskedValue, toEntryView } from '../configuration/service.js';
+import {
+  type ConfigurationService,
+  checkValueSize,
+  maskedValue,
+  toEntryView,
+  type VariableInput,
+  variableEntry,
+} from '../configuration/service.js';
 import type { Caller } from '../identity/auth-context.js';
 import type { ResourceService } from './service.js';
 
@@ -49,26 +56,11 @@ export function createResourceVariableService({ now, resources, configuration }:
 
   return {
     /** Sets a variable; kind "secret" (or isSecret) stores it as the resource's secret instead. */
-    async setVariable(
-      em: EntityManager,
-      auth: Caller,
-      resourceId: string,
-      input: { key: string; value: string; exposure?: VariableExposure; kind?: VariableKind; isSecret?: boolean },
-    ) {
-      const isSecret = input.isSecret === true || input.kind === 'secret';
+    async setVariable(em: EntityManager, auth: Caller, resourceId: string, input: VariableInput) {
       await resources.change(em, auth, resourceId, 'changing variables', async (tx, { environment }) => {
-        await configuration.set(
-          tx,
-          ownerOf(auth, environment.id, resourceId),
-          {
-            key: input.key,
-            value: input.value,
-            exposure: input.exposure ?? 'runtime',
-            kind: isSecret ? 'secret' : (input.kind ?? 'plain-config'),
-            isSecret,
-          },
-          { replaceOtherKind: false },
-        );
+        await configuration.set(tx, ownerOf(auth, environment.id, resourceId), variableEntry(input), {
+          replaceOtherKind: false,
+        });
       });
       return null;
     },

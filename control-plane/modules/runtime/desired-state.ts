@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DesiredRuntime, DesiredStateDocument } from '../../../shared/runtime-command.js';
 import { knexOf } from '../../db/knex.js';
-import { commandsChannel } from '../agent-commands/service.js';
+import { commandsChannel } from '../agent-commands/channels.js';
 
 /**
  * Sets the runtime of one resource in its server's desired state (and drops it from every other server's), bumps

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { commandKind } from '../../../shared/command-catalogue.js';
 import { AppError } from '../../../shared/errors.js';
 import type {
   RuntimeControlPayload,
@@ -7,8 +8,7 @@ import type {
   RuntimeInspectResult,
 } from '../../../shared/runtime-command.js';
 import type { Clock } from '../../../shared/time.js';
-import { knexOf } from '../../db/knex.js';
-import { AgentCommand } from '../agent-commands/entity.js';
+import type { AgentCommand } from '../agent-commands/entity.js';
 import type { CommandService } from '../agent-commands/service.js';
 import { Deployment } from '../deployments/entity.js';
 import { appendEvent } from '../deployments/events.js';
@@ -105,11 +105,12 @@ export function createRuntimeService({ now, commands, resources, waitMs = 30_000
         'running';
       await setDesiredRuntime(em.fork(), server.id, { ...targetOf(deployment), state: wanted }, now());
       // The command's deadline bounds the wait: an agent that cannot answer in time leaves the attempt failed.
-      const command = await commands.enqueue(em, server.id, 'runtime.control', { ...payload }, waitMs);
-      const outcome = await commands.waitForOutcome(em.fork(), command.id);
-      const row = await em.fork().findOneOrFail(AgentCommand, command.id);
+      const command = await commands.enqueue(em, server.id, commandKind.runtimeControl, payload, waitMs);
+      const outcome = await commands.waitForOutcome(em.fork(), command);
+      const row = await commands.find(em.fork(), command.id);
+      if (row === null) throw new AppError('internal', `Command "${command.id}" vanished.`);
       if (outcome.state === 'succeeded') {
-        const result = row.result as RuntimeControlResult;
+        const result = outcome.result;
         const done = operation === 'stop' ? 'stopped' : operation === 'start' ? 'started' : 'restarted';
         await appendEvent(
           em.fork(),
@@ -131,12 +132,8 @@ export function createRuntimeService({ now, commands, resources, waitMs = 30_000
 
     /** The latest runtime control of the resource, or null. */
     async latestControl(em: EntityManager, resourceId: string) {
-      const id = await knexOf(em)('agent_commands')
-        .where('kind', 'runtime.control')
-        .whereRaw("payload->>'resourceId' = ?", [resourceId])
-        .orderBy('issued_at', 'desc')
-        .first('id');
-      return id ? toAttempt(await em.findOneOrFail(AgentCommand, id.id)) : null;
+      const latest = await commands.latest(em, commandKind.runtimeControl, 'resourceId', resourceId);
+      return latest ? toAttempt(latest) : null;
     },
 
     /** Asks the agent for the container's state and one health probe; null when it cannot answer in time. */
@@ -148,14 +145,14 @@ export function createRuntimeService({ now, commands, resources, waitMs = 30_000
       const command = await commands.enqueue(
         em,
         server.id,
-        'runtime.inspect',
-        { ...payload },
+        commandKind.runtimeInspect,
+        payload,
         Math.min(waitMs, 10_000),
       );
-      const outcome = await commands.waitForOutcome(em.fork(), command.id);
+      const outcome = await commands.waitForOutcome(em.fork(), command);
       if (outcome.state !== 'succeeded')
         return { error: outcome.errorMessage ?? `the agent did not answer (${outcome.state})` };
-      return (await em.fork().findOneOrFail(AgentCommand, command.id)).result as RuntimeInspectResult;
+      return outcome.result;
     },
   };
 }

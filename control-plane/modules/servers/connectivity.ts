@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { type CommandResultOf, commandKind, type QueuedPayload } from '../../../shared/command-catalogue.js';
 import type { Clock } from '../../../shared/time.js';
 import type { CommandService } from '../agent-commands/service.js';
 import type { Caller } from '../identity/auth-context.js';
@@ -22,16 +23,16 @@ export function createConnectivityService(deps: {
 }) {
   const { now } = deps;
 
-  async function agentCheck(
+  async function agentCheck<K extends typeof commandKind.dockerInfo | typeof commandKind.proxyCheck>(
     em: EntityManager,
     serverId: string,
     name: string,
-    kind: string,
-    describe: (r: Record<string, unknown>) => [boolean, string, Record<string, string>],
+    kind: K,
+    describe: (r: CommandResultOf<K>) => [boolean, string, Record<string, string>],
   ): Promise<Check> {
     const started = now().getTime();
-    const command = await deps.commands.enqueue(em, serverId, kind, {}, commandTimeoutMs);
-    const outcome = await deps.commands.waitForOutcome(em, command.id);
+    const command = await deps.commands.enqueue(em, serverId, kind, {} as QueuedPayload<K>, commandTimeoutMs);
+    const outcome = await deps.commands.waitForOutcome(em, command);
     const durationMs = now().getTime() - started;
     if (outcome.state !== 'succeeded') {
       return {
@@ -39,10 +40,10 @@ export function createConnectivityService(deps: {
         status: 'failed',
         message: outcome.errorMessage ?? `The agent did not complete ${kind}.`,
         durationMs,
-        metadata: { commandId: command.id, errorCode: outcome.errorCode ?? outcome.state },
+        metadata: { commandId: command.id, errorCode: outcome.errorCode },
       };
     }
-    const [ok, message, metadata] = describe((outcome.result ?? {}) as Record<string, unknown>);
+    const [ok, message, metadata] = describe(outcome.result);
     return {
       name,
       status: ok ? 'passed' : 'failed',
@@ -73,18 +74,16 @@ export function createConnectivityService(deps: {
       ];
       if (connected) {
         const [docker, proxy] = await Promise.all([
-          agentCheck(em.fork(), server.id, 'docker-engine', 'docker.info', (r) => [
-            r['reachable'] === true,
-            r['reachable'] === true
-              ? `Docker ${String(r['version'])} answers.`
-              : `Docker is not reachable: ${String(r['error'] ?? 'unknown error')}.`,
-            { version: String(r['version'] ?? ''), apiVersion: String(r['apiVersion'] ?? '') },
+          agentCheck(em.fork(), server.id, 'docker-engine', commandKind.dockerInfo, (r) => [
+            r.reachable,
+            r.reachable ? `Docker ${r.version} answers.` : `Docker is not reachable: ${r.error || 'unknown error'}.`,
+            { version: r.version, apiVersion: r.apiVersion },
           ]),
-          agentCheck(em.fork(), server.id, 'edge-proxy', 'proxy.check', (r) => [
-            r['reachable'] === true,
-            r['reachable'] === true
+          agentCheck(em.fork(), server.id, 'edge-proxy', commandKind.proxyCheck, (r) => [
+            r.reachable,
+            r.reachable
               ? 'The edge proxy admin API answers.'
-              : `The edge proxy is not reachable: ${String(r['error'] ?? 'unknown error')}.`,
+              : `The edge proxy is not reachable: ${r.error || 'unknown error'}.`,
             {},
           ]),
         ]);

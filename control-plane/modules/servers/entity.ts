@@ -10,6 +10,13 @@ export type ConnectionState = (typeof connectionStates)[number];
 export const sshCredentialKinds = ['local-ssh-agent', 'ssh-private-key', 'stored-ssh-private-key'] as const;
 export type SshCredentialKind = (typeof sshCredentialKinds)[number];
 
+/**
+ * What a server is for (the reference's server workload roles), in their canonical order. An empty set means
+ * general-purpose: no restriction by role.
+ */
+export const serverWorkloadRoles = ['deployment-runtime', 'artifact-builder', 'sandbox-worker'] as const;
+export type ServerWorkloadRole = (typeof serverWorkloadRoles)[number];
+
 /** Facts the agent reports about its host (hello and the host.facts command). */
 export interface HostFacts {
   hostname: string;
@@ -35,6 +42,8 @@ export const Server = defineEntity({
     providerKey: p.string().length(60),
     targetKind: p.string().length(40),
     proxyKind: p.string().length(20),
+    // Duplicate-free, in the canonical order of serverWorkloadRoles; [] is general-purpose.
+    workloadRoles: p.json<ServerWorkloadRole[]>().default('[]'),
     lifecycleStatus: p.enum([...serverLifecycleStatuses]).default('active'),
     deactivatedAt: p.datetime().nullable(),
     deactivationReason: p.string().length(500).nullable(),

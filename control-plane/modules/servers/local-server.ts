@@ -1,11 +1,8 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type { CertificateAuthority } from '../../../shared/pki.js';
-import type { Clock } from '../../../shared/time.js';
-import type { ControlPlaneConfig } from '../../config.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { Membership } from '../identity/entity.js';
-import { createEnrollmentService } from './enrollment.js';
+import type { EnrollmentService } from './enrollment.js';
 import { Server } from './entity.js';
-import { createServerService } from './service.js';
+import type { ServerService } from './service.js';
 
 /** What `berth dev` needs to enroll its local agent. */
 export interface LocalAgentEnrollment {
@@ -21,27 +18,13 @@ export const localServerName = 'local';
  * Registers this machine as the server "local" in the first organization (once the first admin exists) and issues
  * an enrollment token for it, on behalf of that organization's owner. Answers null while no organization exists.
  */
-export function createLocalAgentProvisioner(deps: {
-  orm: MikroORM;
-  ca: CertificateAuthority;
-  config: ControlPlaneConfig;
-  now: Clock;
-  publicUrl: () => string;
-  grpcAddress: () => string;
+export function createLocalServerRegistration(deps: {
+  servers: Pick<ServerService, 'create'>;
+  enrollment: Pick<EnrollmentService, 'issue'>;
 }) {
-  const servers = createServerService({ now: deps.now });
-  const enrollment = createEnrollmentService({
-    now: deps.now,
-    servers,
-    ca: () => deps.ca,
-    enrollmentTtlMinutes: deps.config.enrollmentTtlMinutes,
-    agentCertificateDays: deps.config.agentCertificateDays,
-    publicUrl: deps.publicUrl,
-    grpcAddress: deps.grpcAddress,
-  });
+  const { servers, enrollment } = deps;
   return {
-    async provision(): Promise<LocalAgentEnrollment | null> {
-      const em = deps.orm.em.fork();
+    async provision(em: EntityManager): Promise<LocalAgentEnrollment | null> {
       const [owner] = await em.find(Membership, { role: 'owner' }, { orderBy: { joinedAt: 'asc' }, limit: 1 });
       if (owner === undefined) return null;
       const caller = {

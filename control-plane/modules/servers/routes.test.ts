@@ -62,6 +62,55 @@ describe('servers', () => {
     expect(shown.json().server.agent).toMatchObject({ connectionState: 'never-connected', lastSeenAt: null });
   });
 
+  it('stores workload roles in canonical order and returns them in every read; none given is general-purpose', async () => {
+    const res = await t.request({
+      method: 'POST',
+      url: '/servers',
+      token,
+      json: {
+        name: 'builder-1',
+        host: '10.0.0.9',
+        providerKey: 'generic-ssh',
+        workloadRoles: ['sandbox-worker', 'deployment-runtime'],
+      },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const { id } = res.json();
+    expect(res.json().workloadRoles).toEqual(['deployment-runtime', 'sandbox-worker']);
+    const shown = (await t.request({ method: 'GET', url: `/servers/${id}`, token })).json();
+    expect(shown.server.workloadRoles).toEqual(['deployment-runtime', 'sandbox-worker']);
+    const listed = (await t.request({ method: 'GET', url: '/servers', token })).json().items;
+    expect(listed.find((s: { id: string }) => s.id === id).workloadRoles).toEqual([
+      'deployment-runtime',
+      'sandbox-worker',
+    ]);
+
+    const plain = await createServer('general-1');
+    expect((await t.request({ method: 'GET', url: `/servers/${plain}`, token })).json().server.workloadRoles).toEqual(
+      [],
+    );
+  });
+
+  it.each([
+    ['an unknown role', ['gpu-worker'], 'workloadRoles.0'],
+    ['a repeated role', ['artifact-builder', 'artifact-builder'], 'workloadRoles'],
+    ['a string instead of an array', 'deployment-runtime', 'workloadRoles'],
+  ])('refuses %s in workloadRoles with VALIDATION_ERROR naming the field', async (_case, workloadRoles, field) => {
+    const res = await t.request({
+      method: 'POST',
+      url: '/servers',
+      token,
+      json: {
+        name: `roles-${field}-${String(workloadRoles)}`,
+        host: '10.0.0.8',
+        providerKey: 'generic-ssh',
+        workloadRoles,
+      },
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'VALIDATION_ERROR', field });
+  });
+
   it('stores a traefik server as asked and reports its proxy as unsupported instead of refusing it', async () => {
     const id = await createServer('edge-traefik', { proxyKind: 'traefik' });
     const { server } = (await t.request({ method: 'GET', url: `/servers/${id}`, token })).json();

@@ -6,6 +6,7 @@ import {
   ConnectivityResult,
   CountResult,
   CreateBody,
+  CreateResult,
   CredentialBody,
   DeactivateBody,
   DeleteBody,
@@ -60,7 +61,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<ServerRoutesOptions> = asyn
   );
   app.post(
     '/servers',
-    { schema: { tags, summary: 'Register a server', body: CreateBody, response: { 201: IdResult } } },
+    { schema: { tags, summary: 'Register a server', body: CreateBody, response: { 201: CreateResult } } },
     async (request, reply) => reply.code(201).send(await servers.create(request.em, userOf(request), request.body)),
   );
   app.get(

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { connectionStates, serverLifecycleStatuses, sshCredentialKinds } from './entity.js';
+import { connectionStates, serverLifecycleStatuses, serverWorkloadRoles, sshCredentialKinds } from './entity.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 const NullableTimestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
@@ -8,6 +8,13 @@ const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
 /** Target kinds (ENUMS.md targetKinds) and edge proxy kinds (edgeProxyKinds). */
 export const targetKinds = ['single-server', 'orchestrator-cluster'] as const;
 export const proxyKinds = ['none', 'traefik', 'caddy'] as const;
+
+/** A set of workload roles: known values, no duplicates; returned in canonical order. */
+export const WorkloadRoles = Type.Array(Type.Enum(serverWorkloadRoles), {
+  uniqueItems: true,
+  maxItems: serverWorkloadRoles.length,
+  description: `Any of ${serverWorkloadRoles.join(', ')}, each at most once; [] (the default) means general-purpose.`,
+});
 
 /** What a server's `credential` section shows: its SSH credential when one is configured, else its agent's. */
 export const ServerCredential = Type.Object({
@@ -29,6 +36,7 @@ export const ServerView = Type.Object({
   port: Type.Union([Type.Integer(), Type.Null()]),
   providerKey: Type.String(),
   targetKind: Type.String(),
+  workloadRoles: WorkloadRoles,
   lifecycleStatus: Type.Enum(serverLifecycleStatuses),
   deactivatedAt: NullableTimestamp,
   deactivationReason: NullableString,
@@ -97,6 +105,8 @@ export const ServerList = Type.Object({ items: Type.Array(ServerView) });
 export const EmptyBody = Type.Object({}, { additionalProperties: false });
 export const CountResult = Type.Object({ count: Type.Integer() });
 export const IdResult = Type.Object({ id: Type.String() });
+/** `POST /servers` answers the id and the workload roles as stored. */
+export const CreateResult = Type.Object({ id: Type.String(), workloadRoles: WorkloadRoles });
 
 export const CreateBody = Type.Object(
   {
@@ -111,7 +121,7 @@ export const CreateBody = Type.Object(
     providerKey: Type.String({ minLength: 1, maxLength: 60, examples: ['generic-ssh', 'local-shell'] }),
     targetKind: Type.Optional(Type.Enum(targetKinds)),
     proxyKind: Type.Optional(Type.Enum(proxyKinds, { description: "Berth's default: caddy." })),
-    workloadRoles: Type.Optional(Type.Array(Type.String({ maxLength: 60 }), { maxItems: 20 })),
+    workloadRoles: Type.Optional(WorkloadRoles),
   },
   { additionalProperties: false },
 );

@@ -2,24 +2,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
-import { flushUniqueName, requireConfirmation } from '../../guards.js';
+import { flushUniqueName, lifecycleDeleteCheck, requireConfirmation } from '../../guards.js';
+import { deploymentStatuses } from '../deployments/entity.js';
 import type { Caller } from '../identity/auth-context.js';
-import { Server } from './entity.js';
-
-// ENUMS.md deploymentStatuses; the deployments module will own this list.
-const deploymentStatuses = [
-  'created',
-  'planning',
-  'planned',
-  'running',
-  'cancel-requested',
-  'succeeded',
-  'failed',
-  'canceled',
-  'interrupted',
-  'rolled-back',
-];
-
+import { Server, type ServerWorkloadRole, serverWorkloadRoles } from './entity.js';
 import { toServerView } from './view.js';
 
 /** What `POST /servers` accepts. */
@@ -30,6 +16,7 @@ export interface CreateServerInput {
   providerKey: string;
   targetKind?: string;
   proxyKind?: string;
+  workloadRoles?: ServerWorkloadRole[];
 }
 
 const duplicateName = (name: string) =>
@@ -57,18 +44,7 @@ export function createServerService({ now }: { now: Clock }) {
 
   async function deleteCheck(em: EntityManager, auth: Caller, serverId: string) {
     const server = await load(em, auth, serverId);
-    const blockers =
-      server.lifecycleStatus === 'active'
-        ? [{ kind: 'active-server', relatedEntityId: server.id, relatedEntityType: 'server', count: 1 }]
-        : [];
-    return {
-      schemaVersion: 'servers.delete-check/v1' as const,
-      serverId: server.id,
-      lifecycleStatus: server.lifecycleStatus,
-      eligible: blockers.length === 0,
-      blockers,
-      checkedAt: now().toISOString(),
-    };
+    return lifecycleDeleteCheck('servers.delete-check/v1', 'server', server, now());
   }
 
   return {
@@ -123,13 +99,15 @@ export function createServerService({ now }: { now: Clock }) {
         providerKey: input.providerKey,
         targetKind: input.targetKind ?? 'single-server',
         proxyKind: input.proxyKind ?? 'caddy',
+        // The schema refuses unknown and repeated roles; the set is stored in canonical order.
+        workloadRoles: serverWorkloadRoles.filter((role) => input.workloadRoles?.includes(role)),
         lifecycleStatus: 'active',
         connectionState: 'never-connected',
         createdAt: at,
         updatedAt: at,
       });
       await flushUniqueName(em, () => duplicateName(name));
-      return { id: server.id };
+      return { id: server.id, workloadRoles: server.workloadRoles };
     },
 
     async rename(em: EntityManager, auth: Caller, serverId: string, newName: string) {

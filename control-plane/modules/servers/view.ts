@@ -27,6 +27,7 @@ export function toServerView(server: Server) {
     port: server.port ?? null,
     providerKey: server.providerKey,
     targetKind: server.targetKind,
+    workloadRoles: server.workloadRoles,
     lifecycleStatus: server.lifecycleStatus,
     deactivatedAt: iso(server.deactivatedAt),
     deactivationReason: server.deactivationReason ?? null,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { commandsChannel } from '../../../control-plane/modules/agent-commands/service.js';
+import { commandsChannel } from '../../../control-plane/modules/agent-commands/channels.js';
 import { newId } from '../../../shared/ids.js';
 
 /** A row of `agent_commands`, as the test reads it. */

@@ -1,6 +1,7 @@
 import { symlink, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandKind, eventKind } from '../../../shared/command-catalogue.js';
 import { agentStatus, handlerRuns, replayCacheIds, replayedAnswers, spooledEvents } from './agent-files.js';
 import { check } from './control-plane.js';
 import { FaultRig, heartbeatIntervalMs, seconds, unreachableAfterMs } from './faults-rig.js';
@@ -33,7 +34,7 @@ describe('the agent link under faults (control plane, agent and Docker as real p
     // The new process's agent.started event waited in its spool until the link was open, then arrived.
     await eventually(
       'the spooled agent.started event reaches the control plane',
-      () => rig.events('agent.started').find((e) => Date.parse(String(e['observedAt'])) >= restartedAt),
+      () => rig.events(eventKind.agentStarted).find((e) => Date.parse(String(e['observedAt'])) >= restartedAt),
       5_000,
     );
   });
@@ -61,11 +62,11 @@ describe('the agent link under faults (control plane, agent and Docker as real p
     let acknowledged: string[] = [];
     let before: string[] = [];
     try {
-      acknowledged = await queue('docker.info', 2);
+      acknowledged = await queue(commandKind.dockerInfo, 2);
       const acked = async () => (await commands!.rows(acknowledged)).every((row) => row.state === 'acknowledged');
       await eventually('the agent acknowledges the docker.info commands', acked, 5_000, 25);
       // Queued right before SIGTERM: each may be caught anywhere between queued and answered.
-      before = await queue('host.facts', 6);
+      before = await queue(commandKind.hostFacts, 6);
       expect(await rig.cp!.stop('SIGTERM')).toBe(0);
     } finally {
       process.kill(dockerd!.pid, 'SIGCONT');
@@ -76,7 +77,7 @@ describe('the agent link under faults (control plane, agent and Docker as real p
     };
     await eventually('the agent caches the results it could not send', cachedAll, 10_000);
     // Queued while no control plane runs at all.
-    const during = await queue('host.facts', 4);
+    const during = await queue(commandKind.hostFacts, 4);
     const restartedAt = Date.now();
     await rig.bootControlPlane();
     await rig.reaches('connected', 25_000, 'control plane restarted (SIGTERM, same data dir and ports)', restartedAt);
@@ -128,12 +129,12 @@ describe('the agent link under faults (control plane, agent and Docker as real p
       message: expect.stringMatching(/^The agent is unreachable/),
     });
     expect(check(during, 'docker-engine').status).toBe('skipped');
-    const queued = await commands!.queue(serverId, 'host.facts', 90_000);
+    const queued = await commands!.queue(serverId, commandKind.hostFacts, 90_000);
 
     // The agent sees Docker gone at its next check and spools the event: there is no link to send it on.
     const spooled = await eventually(
       'docker.unreachable waits in the agent spool during the cut',
-      async () => (await spooledEvents(stateDir)).find((e) => e.kind === 'docker.unreachable'),
+      async () => (await spooledEvents(stateDir)).find((e) => e.kind === eventKind.dockerUnreachable),
       Math.max(0, cutAt + 29_500 - Date.now()),
       250,
     );
@@ -155,7 +156,7 @@ describe('the agent link under faults (control plane, agent and Docker as real p
     expect(handlerRuns(rig.agentRuns, queued)).toBe(1);
     const arrived = await eventually(
       'the spooled docker.unreachable event reaches the control plane',
-      () => rig.events('docker.unreachable').find((e) => e['observedAt'] === spooled.observedAt),
+      () => rig.events(eventKind.dockerUnreachable).find((e) => e['observedAt'] === spooled.observedAt),
       5_000,
     );
     expect(Date.parse(spooled.observedAt)).toBeGreaterThan(cutAt);

@@ -1,5 +1,5 @@
 import { constants, existsSync } from 'node:fs';
-import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berthVersion } from '../../../shared/version.js';
@@ -7,7 +7,7 @@ import { type PrivateCaddy, startCaddy } from '../../helpers/caddy.js';
 import { type PrivateDockerd, startDockerd } from '../../helpers/dockerd.js';
 import { cleanUpDataDir, killAllBerthProcesses, makeDataDir } from '../helpers/berth-process.js';
 import { Api, type ConnectivityResult, type ControlPlane, check, startControlPlane } from './control-plane.js';
-import { Installer, type Layout, programPath, sha256, toolsOnlyPath } from './installer.js';
+import { Installer, type Layout, nodeOnlyPath, otherNode, sha256, toolsOnlyPath } from './installer.js';
 import { cleanEnv, eventually, killAllSpawned, type LoggedProcess, settleAll, spawnLogged } from './processes.js';
 
 const wrongPin = '0'.repeat(64);
@@ -20,12 +20,44 @@ let dataDir = '';
 let work = '';
 let api: Api;
 let installer: Installer;
+// A folder holding just `node`, the pinned Node these tests run on (the version the manifest names).
+let pinnedNodeBin = '';
+let manifest: { nodeVersion: string; runtimes: Record<string, { sha256: string }> };
 // The agent each server's install left running in the foreground.
 const agents = new Map<string, LoggedProcess>();
 
-/** A server's shell with the system Node on its PATH. */
+/** A server's shell with exactly the pinned Node first on its PATH. */
 const withNode = (dirs: Layout, dockerHost = dockerd!.dockerHost) =>
-  cleanEnv({ DOCKER_HOST: dockerHost, TMPDIR: dirs.tmp, BERTH_CADDY_ADMIN_URL: caddy!.adminUrl });
+  cleanEnv({
+    PATH: `${pinnedNodeBin}:${process.env['PATH'] ?? ''}`,
+    DOCKER_HOST: dockerHost,
+    TMPDIR: dirs.tmp,
+    BERTH_CADDY_ADMIN_URL: caddy!.adminUrl,
+  });
+
+/** A server's shell whose PATH is just `bin`: the tools install.sh needs, plus whatever node the test put there. */
+const withToolsOnly = (bin: string, dirs: Layout) => ({
+  PATH: bin,
+  HOME: path.dirname(dirs.prefix),
+  TMPDIR: dirs.tmp,
+  DOCKER_HOST: dockerd!.dockerHost,
+  BERTH_CADDY_ADMIN_URL: caddy!.adminUrl,
+});
+
+/** The program the agent process of an install runs on (its `berth agent` log line names its pid). */
+async function agentProgram(run: LoggedProcess): Promise<string> {
+  const line = await run.waitForLog((l) => l['msg'] === 'berth agent');
+  return readlink(`/proc/${line['pid'] as number}/exe`);
+}
+
+/** Checks that an install downloaded the pinned runtime, verified, into the prefix, and that the agent runs on it. */
+async function expectDownloadedRuntime(run: LoggedProcess, dirs: Layout): Promise<void> {
+  const node = path.join(dirs.prefix, 'node', 'bin', 'node');
+  await access(node, constants.X_OK);
+  expect(await sha256(node)).toBe(manifest.runtimes[`linux-${process.arch}`]!.sha256);
+  expect(run.stderr()).toContain(`(Node: ${node})`);
+  expect(await agentProgram(run)).toBe(node);
+}
 
 async function waitConnected(serverId: string, since: number, what: string) {
   const view = await eventually(
@@ -74,6 +106,8 @@ beforeAll(async () => {
   api = new Api(cp!.url);
   installer = new Installer(work, cp!.url);
   await api.bootstrap();
+  pinnedNodeBin = await nodeOnlyPath(path.join(work, 'pinned-node-bin'), process.execPath);
+  manifest = await api.expect(200, 'GET', '/agent/manifest');
 }, 90_000);
 
 afterAll(async () => {
@@ -92,45 +126,62 @@ afterAll(async () => {
 }, 60_000);
 
 describe('curl <control plane>/install.sh | sh, run as a newcomer would', () => {
-  it('installs with the system Node, connects within 10 s and passes the agent checks', {
+  it("uses the server's Node when it is exactly the pinned version, connects within 10 s and passes the checks", {
     timeout: 60_000,
   }, async () => {
-    const serverId = await api.createServer('web-system-node');
+    // The tests run on the pinned Node, which is what the manifest tells servers to run the agent on.
+    expect(manifest.nodeVersion).toBe(process.version);
+    const serverId = await api.createServer('web-pinned-node');
     const { token, caSha256 } = await api.enrollment(serverId);
-    const dirs = await installer.layout('system-node');
+    const dirs = await installer.layout('pinned-node');
     const started = Date.now();
     const run = installer.run(installer.args(dirs, token, caSha256), withNode(dirs));
     agents.set(serverId, run);
 
-    const agent = await waitConnected(serverId, started, 'install with the system Node');
+    const agent = await waitConnected(serverId, started, 'install with the pinned Node already there');
     expect(agent).toMatchObject({ agentVersion: berthVersion, dockerReachable: true });
     expect(agent.dockerVersion).toMatch(/^\d+\.\d+\.\d+/);
-    expect(run.stderr()).toContain(
-      `installed agent ${berthVersion} in ${dirs.prefix} (Node: ${await programPath('node')})`,
-    );
+    const node = path.join(pinnedNodeBin, 'node');
+    expect(run.stderr()).toContain(`installed agent ${berthVersion} in ${dirs.prefix} (Node: ${node})`);
     expect(run.stdout()).toContain(`(matches --ca-sha256)`);
-    expect(
-      existsSync(path.join(dirs.prefix, 'node', 'bin', 'node')),
-      'no runtime download when Node ≥ 20 is there',
-    ).toBe(false);
+    expect(existsSync(path.join(dirs.prefix, 'node', 'bin', 'node')), 'no runtime download when it is there').toBe(
+      false,
+    );
+    expect(await agentProgram(run)).toBe(process.execPath);
     expectAgentChecks(await api.connectivity(serverId), agent.dockerVersion!);
     expect(await readdir(dirs.tmp), 'the script left its temporary folder behind').toEqual([]);
   });
 
-  it('downloads and verifies the Node runtime from the control plane on a server without Node', {
+  it('downloads and verifies the pinned Node on a server whose Node is another version, and runs on it', {
     timeout: 60_000,
   }, async () => {
+    const bin = await toolsOnlyPath(path.join(work, 'bin-other-node'));
+    const other = await otherNode(path.join(work, 'other-node'));
+    await symlink(other.path, path.join(bin, 'node'));
+    const serverId = await api.createServer('web-other-node');
+    const { token, caSha256 } = await api.enrollment(serverId);
+    const dirs = await installer.layout('other-node');
+    const started = Date.now();
+    const run = installer.run(installer.args(dirs, token, caSha256), withToolsOnly(bin, dirs), path.join(bin, 'sh'));
+    agents.set(serverId, run);
+    const agent = await waitConnected(serverId, started, `install next to Node ${other.version} (runtime downloaded)`);
+
+    expect(run.stderr()).toContain(
+      `the Node.js here is ${other.version} (${path.join(bin, 'node')}), not ${manifest.nodeVersion}: ` +
+        `downloading Node.js ${manifest.nodeVersion} for linux-${process.arch} from the control plane`,
+    );
+    await expectDownloadedRuntime(run, dirs);
+    expect(agent).toMatchObject({ agentVersion: berthVersion, dockerReachable: true });
+    expectAgentChecks(await api.connectivity(serverId), agent.dockerVersion!);
+    expect(await readdir(dirs.tmp), 'the script left its temporary folder (with a 127 MB runtime) behind').toEqual([]);
+  });
+
+  it('downloads and verifies the pinned Node on a server without Node', { timeout: 60_000 }, async () => {
     const bin = await toolsOnlyPath(path.join(work, 'bin'));
     const serverId = await api.createServer('web-no-node');
     const { token, caSha256 } = await api.enrollment(serverId);
     const dirs = await installer.layout('no-node');
-    const env = {
-      PATH: bin,
-      HOME: path.dirname(dirs.prefix),
-      TMPDIR: dirs.tmp,
-      DOCKER_HOST: dockerd!.dockerHost,
-      BERTH_CADDY_ADMIN_URL: caddy!.adminUrl,
-    };
+    const env = withToolsOnly(bin, dirs);
     const probe = spawnLogged(path.join(bin, 'sh'), ['-c', 'command -v node'], { env });
     expect((await probe.exited).code, `node must not be reachable: ${probe.stdout()}`).not.toBe(0);
 
@@ -139,15 +190,13 @@ describe('curl <control plane>/install.sh | sh, run as a newcomer would', () => 
     agents.set(serverId, run);
     const agent = await waitConnected(serverId, started, 'install without Node (runtime downloaded)');
 
-    const node = path.join(dirs.prefix, 'node', 'bin', 'node');
-    await access(node, constants.X_OK);
-    const manifest = await api.expect<{ runtimes: Record<string, { sha256: string }> }>(200, 'GET', '/agent/manifest');
-    expect(await sha256(node)).toBe(manifest.runtimes[`linux-${process.arch}`]!.sha256);
-    expect(run.stderr()).toContain(`no Node.js ≥ 20 found: downloading the runtime for linux-${process.arch}`);
-    expect(run.stderr()).toContain(`(Node: ${node})`);
+    expect(run.stderr()).toContain(
+      `no Node.js found: downloading Node.js ${manifest.nodeVersion} for linux-${process.arch} from the control plane`,
+    );
+    await expectDownloadedRuntime(run, dirs);
     expect(agent).toMatchObject({ agentVersion: berthVersion, dockerReachable: true });
     expectAgentChecks(await api.connectivity(serverId), agent.dockerVersion!);
-    expect(await readdir(dirs.tmp), 'the script left its temporary folder (with a 100 MB runtime) behind').toEqual([]);
+    expect(await readdir(dirs.tmp), 'the script left its temporary folder (with a 127 MB runtime) behind').toEqual([]);
   });
 
   it('refuses a wrong CA pin: the agent refuses the enrollment and nothing is enrolled', {
@@ -197,7 +246,7 @@ describe('curl <control plane>/install.sh | sh, run as a newcomer would', () => 
     const revocation = previous.logs().find((l) => String(l['msg']).startsWith('the control plane revoked this agent'));
     expect(revocation?.['reason']).toBe('a new credential was issued for this server');
 
-    const dirs = await installer.layout('system-node');
+    const dirs = await installer.layout('pinned-node');
     const started = Date.now();
     const run = installer.run(installer.args(dirs, token, caSha256), withNode(dirs));
     agents.set(serverId, run);
@@ -220,7 +269,7 @@ describe('curl <control plane>/install.sh | sh, run as a newcomer would', () => 
       process.kill(pid as number, 'SIGTERM');
       expect(await run.exited, `the agent of ${serverId} should stop cleanly`).toEqual({ code: 0, signal: null });
     }
-    for (const name of ['system-node', 'no-node']) {
+    for (const name of ['pinned-node', 'other-node', 'no-node']) {
       const dirs = await installer.layout(name);
       expect(existsSync(path.join(dirs.stateDir, 'agent.json'))).toBe(true);
       const run = installer.run(['--uninstall', '--prefix', dirs.prefix, '--state-dir', dirs.stateDir], withNode(dirs));

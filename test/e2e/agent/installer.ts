@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdir, symlink } from 'node:fs/promises';
+import { access, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { type LoggedProcess, spawnLogged } from './processes.js';
 
 // What install.sh runs (its prerequisite checks, downloads, checksums and file work): all a "server without
@@ -34,6 +36,36 @@ export async function toolsOnlyPath(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   for (const tool of installTools) await symlink(await programPath(tool), path.join(dir, tool));
   return dir;
+}
+
+/** A folder whose only program is `node`, a link to `node`: to put first on a PATH. */
+export async function nodeOnlyPath(dir: string, node: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await symlink(node, path.join(dir, 'node'));
+  return dir;
+}
+
+/**
+ * A Node.js of another version than the one the tests run on (the pinned one): the first `node` on our PATH that
+ * prints another version, such as the machine's own Node 20 in /usr/bin. Where there is none, a stand-in script that
+ * answers `--version` with v20.20.2 and fails at anything else, which is all install.sh asks of it.
+ */
+export async function otherNode(dir: string): Promise<{ path: string; version: string }> {
+  const ours = await realpath(process.execPath);
+  for (const folder of (process.env['PATH'] ?? '').split(':').filter(Boolean)) {
+    const candidate = path.join(folder, 'node');
+    const real = await realpath(candidate).catch(() => undefined);
+    if (real === undefined || real === ours) continue;
+    const version = await promisify(execFile)(candidate, ['--version']).then(
+      (out) => out.stdout.trim(),
+      () => '',
+    );
+    if (/^v\d+\./.test(version) && version !== process.version) return { path: candidate, version };
+  }
+  await mkdir(dir, { recursive: true });
+  const stub = path.join(dir, 'node-v20.20.2');
+  await writeFile(stub, '#!/bin/sh\n[ "$1" = --version ] && echo v20.20.2 && exit 0\nexit 9\n', { mode: 0o755 });
+  return { path: stub, version: 'v20.20.2' };
 }
 
 export async function sha256(file: string): Promise<string> {

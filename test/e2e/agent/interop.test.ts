@@ -4,6 +4,7 @@ import { createClient } from '@connectrpc/connect';
 import { createWritableIterable } from '@connectrpc/connect/protocol';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandKind } from '../../../shared/command-catalogue.js';
 import {
   type AgentMessageSchema,
   AgentService,
@@ -138,8 +139,12 @@ describe('a second gRPC implementation (connect-node) against the grpc-js agent 
       const testing = api.connectivity(serverId);
       let seq = 2n;
       const results: Record<string, unknown> = {
-        'docker.info': { reachable: true, version: '20.10.24', apiVersion: '1.41', error: '' },
-        'proxy.check': { reachable: false, error: 'no edge proxy configured yet' },
+        [commandKind.dockerInfo]: { reachable: true, version: '20.10.24', apiVersion: '1.41', error: '' },
+        [commandKind.proxyCheck]: {
+          reachable: false,
+          adminUrl: 'http://127.0.0.1:2019',
+          error: 'no edge proxy configured yet',
+        },
       };
       for (let answered = 0; answered < 2; answered++) {
         const message = await next(responses);

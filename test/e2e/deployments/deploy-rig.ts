@@ -2,24 +2,25 @@ import Dockerode from 'dockerode';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { type PrivateCaddy, startCaddy } from '../../helpers/caddy.js';
+import {
+  createWebResource,
+  type DeploymentEventView as DeploymentEventBase,
+  type DeploymentView,
+  deploy,
+  deployment,
+  deploymentEvents,
+  ended,
+  healthzCheck,
+  setImage,
+} from '../../helpers/deploy-api.js';
 import { buildTestImages, type TestImages } from '../../helpers/images.js';
 import { FaultRig, seconds } from '../agent/faults-rig.js';
 import { eventually } from '../agent/processes.js';
 
-/** A deployment's status as `GET /deployments/{id}` shows it. */
-export interface DeploymentView {
-  id: string;
-  status: string;
-  accessUrl: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-}
+export type { DeploymentView };
 
 /** One envelope of `GET /deployments/{id}/events`, as the interruption tests read it. */
-export interface DeploymentEventView {
-  sequence: number;
-  eventType: string;
-  emittedAt: string;
+export interface DeploymentEventView extends DeploymentEventBase {
   status: string;
   summary: string;
 }
@@ -46,24 +47,10 @@ export class DeployRig extends FaultRig {
     this.images = await buildTestImages(this.docker);
     await this.images.web('v1');
     await this.images.web('v2');
-    this.projectId = (await this.api.expect<{ id: string }>(201, 'POST', '/projects', { name: 'Shop' })).id;
-    this.environmentId = (
-      await this.api.expect<{ id: string }>(201, 'POST', '/environments', {
-        projectId: this.projectId,
-        name: 'production',
-        kind: 'production',
-      })
-    ).id;
-    this.resourceId = (
-      await this.api.expect<{ id: string }>(201, 'POST', '/resources', {
-        projectId: this.projectId,
-        environmentId: this.environmentId,
-        name: 'web',
-        source: { kind: 'docker-image', locator: 'berth-test/web:v1' },
-        networkProfile: { internalPort: 8080 },
-        healthCheck: { http: { path: '/healthz' }, intervalSeconds: 1, timeoutSeconds: 1, retries: 3 },
-      })
-    ).id;
+    Object.assign(
+      this,
+      await createWebResource(this.api, { projectName: 'Shop', image: 'berth-test/web:v1', healthIntervalSeconds: 1 }),
+    );
   }
 
   override async stop(): Promise<void> {
@@ -88,40 +75,22 @@ export class DeployRig extends FaultRig {
   }
 
   /** Points the resource at another image. */
-  async setImage(locator: string): Promise<void> {
-    await this.api.expect(200, 'POST', `/resources/${this.resourceId}/source`, {
-      source: { kind: 'docker-image', locator },
-    });
+  setImage(locator: string): Promise<void> {
+    return setImage(this.api, this.resourceId, locator);
   }
 
   /** `POST /deployments` for the rig's resource; returns the new deployment's id. */
-  async deploy(): Promise<string> {
-    const body = {
-      projectId: this.projectId,
-      environmentId: this.environmentId,
-      resourceId: this.resourceId,
-      serverId: this.serverId,
-    };
-    return (await this.api.expect<{ id: string }>(201, 'POST', '/deployments', body)).id;
+  deploy(): Promise<string> {
+    return deploy(this.api, this);
   }
 
-  async deployment(id: string): Promise<DeploymentView> {
-    return (await this.api.expect<{ deployment: DeploymentView }>(200, 'GET', `/deployments/${id}`)).deployment;
+  deployment(id: string): Promise<DeploymentView> {
+    return deployment(this.api, id);
   }
 
-  /** Waits until the deployment has ended; returns it. */
-  async ended(id: string, timeoutMs = 60_000): Promise<DeploymentView> {
-    return eventually(
-      `deployment ${id} should end`,
-      async () => {
-        const view = await this.deployment(id);
-        return ['succeeded', 'failed', 'canceled', 'interrupted', 'rolled-back'].includes(view.status)
-          ? view
-          : undefined;
-      },
-      timeoutMs,
-      200,
-    );
+  /** Waits until the deployment has ended (reads failing meanwhile, e.g. during a restart, are retried); returns it. */
+  ended(id: string, timeoutMs = 60_000): Promise<DeploymentView> {
+    return ended(this.api, id, { timeoutMs, everyMs: 200, retryErrors: true });
   }
 
   /** Berth's containers on the engine, by deployment id. */
@@ -163,18 +132,13 @@ export class DeployRig extends FaultRig {
   /** Replaces the resource's health policy (an HTTP check of `/healthz`). */
   async setHealthCheck(policy: { retries: number; startPeriodSeconds?: number }): Promise<void> {
     await this.api.expect(200, 'POST', `/resources/${this.resourceId}/health-policy`, {
-      healthCheck: { http: { path: '/healthz' }, intervalSeconds: 1, timeoutSeconds: 1, ...policy },
+      healthCheck: healthzCheck(1, policy),
     });
   }
 
   /** Every event of a deployment, oldest first. */
-  async deploymentEvents(id: string): Promise<DeploymentEventView[]> {
-    const list = await this.api.expect<{ envelopes: Array<{ event: DeploymentEventView }> }>(
-      200,
-      'GET',
-      `/deployments/${id}/events?historyLimit=200`,
-    );
-    return list.envelopes.map((e) => e.event);
+  deploymentEvents(id: string): Promise<DeploymentEventView[]> {
+    return deploymentEvents<DeploymentEventView>(this.api, id);
   }
 
   /** The `deployment.apply` command of a deployment, as `agent_commands` holds it (the API does not show it). */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventKind } from '../../../shared/command-catalogue.js';
 import { handlerRuns, spooledEvents } from '../agent/agent-files.js';
 import { seconds } from '../agent/faults-rig.js';
 import { eventually } from '../agent/processes.js';
@@ -150,7 +151,7 @@ describe('deployments interrupted by their surroundings (control plane, link, ag
     // once this process's agent.started has arrived (and a moment more), a resend would have happened.
     await eventually(
       'the new agent process says it started',
-      () => rig.events('agent.started').find((e) => Date.parse(String(e['observedAt'])) >= restartedAt),
+      () => rig.events(eventKind.agentStarted).find((e) => Date.parse(String(e['observedAt'])) >= restartedAt),
       10_000,
     );
     await sleep(1_000);

@@ -1,15 +1,22 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { checkCommandResult, isCommandKind } from '../../../shared/command-catalogue.js';
 import {
   type Command,
   type CommandAck,
   type CommandResult,
   CommandSchema,
-} from '../../shared/gen/berth/agent/v1/agent_pb.js';
-import type { Logger } from '../../shared/logger.js';
-import { AgentCommand } from '../modules/agent-commands/entity.js';
-import type { AgentLinkHooks } from './hooks.js';
+} from '../../../shared/gen/berth/agent/v1/agent_pb.js';
+import type { Logger } from '../../../shared/logger.js';
+import { knexOf } from '../../db/knex.js';
+import { commandOutcomesChannel } from './channels.js';
+import { AgentCommand } from './entity.js';
+
+/**
+ * The command life cycle on the wire side: claim (queued → sent), ack, complete and expire. Together with the
+ * command service (enqueue, wait, withdraw) this module is the only writer of `agent_commands`.
+ */
 
 // Every transition below is one conditional UPDATE, so two replicas (or a replaced and a replacing session)
 // can race on the same row and exactly one of them wins.
@@ -19,6 +26,15 @@ import type { AgentLinkHooks } from './hooks.js';
  * have broken before its result came back. The agent caches a result it could not send and answers the resend.
  */
 const deliverable = ['queued', 'sent', 'acknowledged'];
+
+/**
+ * Completes a stored payload as the command goes on the wire (a kind whose catalogue entry has a `queued` schema
+ * stores less than it sends, e.g. no secret); answers the stored payload for every other kind.
+ */
+export type PayloadExpander = (
+  em: EntityManager,
+  command: { kind: string; payload: Record<string, unknown> },
+) => Promise<Record<string, unknown>>;
 /** States that have not ended. */
 const open = ['queued', 'sent', 'acknowledged'];
 
@@ -38,7 +54,7 @@ export async function claimCommandsToSend(
   serverId: string,
   alreadySent: ReadonlySet<string>,
   now: Date,
-  expandPayload?: AgentLinkHooks['expandPayload'],
+  expandPayload?: PayloadExpander,
 ): Promise<Command[]> {
   const knex = em.getKnex();
   const claimed: Array<{ id: string }> = await knex('agent_commands')
@@ -100,9 +116,13 @@ export async function completeCommand(
   now: Date,
   log: Logger,
 ): Promise<void> {
-  const outcome = readOutcome(result);
-  if (outcome.invalidJson) {
-    log.warn({ commandId: result.commandId }, 'the agent sent a command result that is not UTF-8 JSON');
+  const command = await em.findOne(AgentCommand, { id: result.commandId, server: serverId }, { fields: ['kind'] });
+  const outcome = readOutcome(result, command?.kind);
+  if (outcome.invalid) {
+    log.warn(
+      { commandId: result.commandId, problem: outcome.errorMessage },
+      'the agent sent an unreadable command result',
+    );
   }
   const changed = await em.nativeUpdate(
     AgentCommand,
@@ -116,29 +136,36 @@ export async function completeCommand(
     },
   );
   if (changed === 0) await explainIgnored(em, serverId, result.commandId, 'result', log);
+  else await notifyOutcomes(em, [result.commandId]);
 }
 
-function readOutcome(result: CommandResult) {
+/** Tells every replica's waiters that these commands ended. */
+export async function notifyOutcomes(em: EntityManager, commandIds: readonly string[]): Promise<void> {
+  const knex = knexOf(em);
+  for (const id of commandIds) await knex.raw('select pg_notify(?, ?)', [commandOutcomesChannel, id]);
+}
+
+function readOutcome(result: CommandResult, kind: string | undefined) {
   let value: unknown = null;
-  let invalidJson = false;
+  let problem: string | null = null;
   if (result.resultJson.length > 0) {
     try {
       value = JSON.parse(utf8.decode(result.resultJson));
     } catch {
-      invalidJson = true;
+      problem = 'The agent sent a result that is not valid JSON.';
     }
   }
-  // A result we cannot read is not a success we can report.
-  const succeeded = result.succeeded && !invalidJson;
-  const errorCode = invalidJson ? 'invalid_result' : result.succeeded ? null : result.errorCode || 'failed';
-  const errorMessage = invalidJson
-    ? 'The agent sent a result that is not valid JSON.'
-    : result.succeeded
-      ? null
-      : result.errorMessage || null;
+  // A result that does not match its kind's schema is not a success we can report.
+  if (problem === null && result.succeeded && kind !== undefined && isCommandKind(kind)) {
+    const checked = checkCommandResult(kind, value);
+    if (!checked.ok) problem = `The agent's ${kind} result does not match its schema: ${checked.problem}.`;
+  }
+  const succeeded = result.succeeded && problem === null;
+  const errorCode = problem !== null ? 'invalid_result' : result.succeeded ? null : result.errorCode || 'failed';
+  const errorMessage = problem ?? (result.succeeded ? null : result.errorMessage || null);
   return {
     succeeded,
-    invalidJson,
+    invalid: problem !== null,
     value,
     errorCode: errorCode?.slice(0, errorCodeLength) ?? null,
     errorMessage: errorMessage?.slice(0, errorMessageLength) ?? null,
@@ -177,7 +204,9 @@ export async function expireOverdueCommands(em: EntityManager, now: Date): Promi
     .whereIn('state', open)
     .where('deadline', '<=', now)
     .returning(['id']);
-  return rows.map((row) => row.id);
+  const ids = rows.map((row) => row.id);
+  await notifyOutcomes(em, ids);
+  return ids;
 }
 
 /**

@@ -1,23 +1,25 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CommandKind, commandKind } from '../../shared/command-catalogue.js';
 import { CommandResultSchema } from '../../shared/gen/berth/agent/v1/agent_pb.js';
+import { sampleResults } from '../../test/helpers/command-samples.js';
 import { createFakeAgentMemory } from '../../test/helpers/fake-agent.js';
 import { type GatewayFixture, startGatewayFixture } from '../../test/helpers/gateway-fixture.js';
+import { listenerApplicationName } from '../db/notify-hub.js';
 import { AgentCommand } from '../modules/agent-commands/entity.js';
-import { createCommandService } from '../modules/agent-commands/service.js';
-import { listenerApplicationName } from './notifications.js';
 
 let f: GatewayFixture;
-const commands = createCommandService({ now: () => new Date(), pollIntervalMs: 20 });
 
 beforeAll(async () => {
   f = await startGatewayFixture();
 });
 afterAll(async () => f?.close());
 
-const enqueue = (serverId: string, kind: string, payload: Record<string, unknown> = {}, timeoutMs = 5000) =>
-  commands.enqueue(f.orm.em.fork(), serverId, kind, payload, timeoutMs);
+const enqueue = (serverId: string, kind: CommandKind, payload: Record<string, unknown> = {}, timeoutMs = 5000) =>
+  f.commands.enqueue(f.orm.em.fork(), serverId, kind, payload as never, timeoutMs);
+const waitForOutcome = (command: { id: string; kind: CommandKind }) =>
+  f.commands.waitForOutcome(f.orm.em.fork(), command);
 const row = (commandId: string) => f.orm.em.fork().findOneOrFail(AgentCommand, commandId);
 
 describe('agent commands', () => {
@@ -25,17 +27,17 @@ describe('agent commands', () => {
     const serverId = await f.createServer();
     const agent = await f.agent(serverId);
     await agent.connect();
-    const command = await enqueue(serverId, 'host.facts', { verbose: true });
-    const outcome = await commands.waitForOutcome(f.orm.em.fork(), command.id);
+    const command = await enqueue(serverId, commandKind.hostFacts, { verbose: true });
+    const outcome = await waitForOutcome(command);
     expect(outcome).toEqual({
       commandId: command.id,
       state: 'succeeded',
-      result: { ran: 'host.facts' },
+      result: sampleResults[commandKind.hostFacts],
       errorCode: null,
       errorMessage: null,
     });
     const [sent] = agent.payloads('command');
-    expect(sent).toMatchObject({ commandId: command.id, kind: 'host.facts' });
+    expect(sent).toMatchObject({ commandId: command.id, kind: commandKind.hostFacts });
     expect(JSON.parse(new TextDecoder().decode(sent!.payloadJson))).toEqual({ verbose: true });
     expect(timestampDate(sent!.deadline!).getTime()).toBe(command.deadline.getTime());
     expect(timestampDate(sent!.issuedAt!).getTime()).toBe(command.issuedAt.getTime());
@@ -51,19 +53,30 @@ describe('agent commands', () => {
     const execute = () => ({ succeeded: false, errorCode: 'image_pull_failed', errorMessage: 'no such image' });
     const agent = await f.agent(serverId, { execute });
     await agent.connect();
-    const command = await enqueue(serverId, 'deploy');
-    const outcome = await commands.waitForOutcome(f.orm.em.fork(), command.id);
+    const command = await enqueue(serverId, commandKind.dockerInfo);
+    const outcome = await waitForOutcome(command);
     expect(outcome).toMatchObject({ state: 'failed', errorCode: 'image_pull_failed', errorMessage: 'no such image' });
+  });
+
+  it("fails a command whose result does not match its kind's schema with invalid_result, naming the field", async () => {
+    const serverId = await f.createServer();
+    const execute = () => ({ succeeded: true, result: { reachable: 'yes' } });
+    const agent = await f.agent(serverId, { execute });
+    await agent.connect();
+    const command = await enqueue(serverId, commandKind.dockerInfo);
+    const outcome = await waitForOutcome(command);
+    expect(outcome).toMatchObject({ state: 'failed', errorCode: 'invalid_result' });
+    expect(outcome.errorMessage).toContain('reachable');
   });
 
   it('delivers commands queued while the server was disconnected, in issue order, after it connects', async () => {
     const serverId = await f.createServer();
-    const first = await enqueue(serverId, 'first');
-    const second = await enqueue(serverId, 'second');
+    const first = await enqueue(serverId, commandKind.dockerInfo);
+    const second = await enqueue(serverId, commandKind.proxyCheck);
     expect((await row(first.id)).state).toBe('queued');
     const agent = await f.agent(serverId);
     await agent.connect();
-    const outcomes = await Promise.all([first, second].map((c) => commands.waitForOutcome(f.orm.em.fork(), c.id)));
+    const outcomes = await Promise.all([first, second].map((c) => waitForOutcome(c)));
     expect(outcomes.map((outcome) => outcome.state)).toEqual(['succeeded', 'succeeded']);
     expect(agent.payloads('command').map((c) => c.commandId)).toEqual([first.id, second.id]);
   });
@@ -75,7 +88,7 @@ describe('agent commands', () => {
     // The agent runs the command but the link breaks before its ack and result get out.
     lossy.respond = false;
     await lossy.connect();
-    const command = await enqueue(serverId, 'restart');
+    const command = await enqueue(serverId, commandKind.dockerInfo);
     await lossy.waitFor((m) => (m.payload.case === 'command' ? true : undefined));
     await lossy.dispose();
     await f.waitUntil(async () => (await f.server(serverId)).connectionState === 'unreachable');
@@ -83,7 +96,7 @@ describe('agent commands', () => {
 
     const again = await f.agent(serverId, { memory });
     await again.connect();
-    const outcome = await commands.waitForOutcome(f.orm.em.fork(), command.id);
+    const outcome = await waitForOutcome(command);
     expect(outcome.state).toBe('succeeded');
     expect(again.payloads('command').map((c) => c.commandId)).toEqual([command.id]);
     expect(memory.executions.get(command.id)).toBe(1);
@@ -95,7 +108,7 @@ describe('agent commands', () => {
     const agent = await f.agent(serverId);
     agent.respond = false;
     await agent.connect();
-    const command = await enqueue(serverId, 'slow', {}, 200);
+    const command = await enqueue(serverId, commandKind.dockerInfo, {}, 200);
     await f.waitUntil(async () => (await row(command.id)).state === 'expired', 2500);
     expect(await row(command.id)).toMatchObject({ state: 'expired', errorCode: 'deadline_exceeded' });
     expect((await row(command.id)).completedAt).toBeInstanceOf(Date);
@@ -109,7 +122,7 @@ describe('agent commands', () => {
   it('ignores a result for a command never sent to this server and keeps the stream up', async () => {
     const serverId = await f.createServer();
     const otherServerId = await f.createServer();
-    const foreign = await enqueue(otherServerId, 'not-yours');
+    const foreign = await enqueue(otherServerId, commandKind.dockerInfo);
     const agent = await f.agent(serverId);
     await agent.connect();
     for (const commandId of [foreign.id, 'cmd-does-not-exist']) {
@@ -135,8 +148,8 @@ describe('agent commands', () => {
         'select pg_terminate_backend(pid) from pg_stat_activity where application_name = ? and datname = current_database()',
         [listenerApplicationName],
       );
-    const command = await enqueue(serverId, 'host.facts');
-    expect((await commands.waitForOutcome(f.orm.em.fork(), command.id)).state).toBe('succeeded');
-    await f.waitUntil(() => f.logs.some((line) => line.includes('command notification connection')));
+    const command = await enqueue(serverId, commandKind.hostFacts);
+    expect((await waitForOutcome(command)).state).toBe('succeeded');
+    await f.waitUntil(() => f.logs.some((line) => line.includes('the notification connection')));
   });
 });

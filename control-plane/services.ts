@@ -1,0 +1,120 @@
+import type { Logger } from '../shared/logger.js';
+import type { CertificateAuthority } from '../shared/pki.js';
+import type { Clock } from '../shared/time.js';
+import type { AgentLinkHooks } from './agent-gateway/hooks.js';
+import type { ControlPlaneConfig } from './config.js';
+import type { NotifyHub } from './db/notify-hub.js';
+import { createAccessPolicyService } from './modules/access-policies/service.js';
+import { createCommandService } from './modules/agent-commands/service.js';
+import { createConfigurationService } from './modules/configuration/service.js';
+import { createDeployTokenService } from './modules/deploy-tokens/service.js';
+import { createDeploymentAgentLink, deploymentHooks } from './modules/deployments/agent-link.js';
+import { createDeploymentReads } from './modules/deployments/reads.js';
+import { createDeploymentService } from './modules/deployments/service.js';
+import { createDeploymentWaits } from './modules/deployments/wait.js';
+import { createEnvironmentService } from './modules/environments/service.js';
+import { createIdentityService } from './modules/identity/service.js';
+import { createProjectService } from './modules/projects/service.js';
+import { createResourceService } from './modules/resources/service.js';
+import { createResourceVariableService } from './modules/resources/variables.js';
+import { createResourceHealth } from './modules/runtime/health.js';
+import { createRuntimeService } from './modules/runtime/service.js';
+import { createConnectivityService } from './modules/servers/connectivity.js';
+import { createEnrollmentService } from './modules/servers/enrollment.js';
+import { createLocalServerRegistration } from './modules/servers/local-server.js';
+import { createServerService } from './modules/servers/service.js';
+import { createSshCredentialService } from './modules/servers/ssh-credentials.js';
+import { createSessionService } from './modules/sessions/service.js';
+import type { KeyRing } from './secrets/key-ring.js';
+
+/** What every service of the control plane is built from. */
+export interface ServiceDependencies {
+  config: ControlPlaneConfig;
+  log: Logger;
+  /** The one clock of the process: requests, waits and sweeps all read it. */
+  clock: Clock;
+  /** The one notification hub of the process (waits for commands and deployments). */
+  hub: NotifyHub;
+  keyRing: KeyRing;
+  /** The agent CA, which signs agent certificates at enrollment. */
+  ca: CertificateAuthority;
+  /** Where the API is reached, for links and install commands. */
+  publicUrl: () => string;
+  /** `host:port` agents dial for the gateway. */
+  grpcAddress: () => string;
+}
+
+/**
+ * Builds every domain service once, each from the same clock, hub and command service, so the HTTP routes, the
+ * agent link and `berth dev`'s local server all act on one set of services.
+ */
+export function createServices(deps: ServiceDependencies) {
+  const { config, log, clock: now, hub, keyRing, ca } = deps;
+  const commands = createCommandService({ now, hub });
+  const sessions = createSessionService({
+    now,
+    sessionTtlHours: config.sessionTtlHours,
+    loginMaxFailures: config.loginMaxFailures,
+    loginWindowSeconds: config.loginWindowSeconds,
+  });
+  const identity = createIdentityService({ now, publicUrl: deps.publicUrl });
+  const projects = createProjectService({ now });
+  const configuration = createConfigurationService({ now, keyRing });
+  const environments = createEnvironmentService({ now, configuration });
+  const resources = createResourceService({ now });
+  const resourceVariables = createResourceVariableService({ now, resources, configuration });
+  const deployTokens = createDeployTokenService({ now });
+  const servers = createServerService({ now });
+  const enrollment = createEnrollmentService({
+    now,
+    servers,
+    ca: () => ca,
+    enrollmentTtlMinutes: config.enrollmentTtlMinutes,
+    agentCertificateDays: config.agentCertificateDays,
+    publicUrl: deps.publicUrl,
+    grpcAddress: deps.grpcAddress,
+  });
+  const connectivity = createConnectivityService({ now, servers, commands });
+  const sshCredentials = createSshCredentialService({ now, keyRing, servers });
+  const accessPolicies = createAccessPolicyService({ now, servers });
+  const deploymentWaits = createDeploymentWaits({ hub, now });
+  const deployments = createDeploymentService({
+    now,
+    keyRing,
+    commands,
+    configuration,
+    waits: deploymentWaits,
+    deadlineMs: config.deploymentDeadlineSeconds * 1000,
+  });
+  const deploymentReads = createDeploymentReads({ now, deployments });
+  const runtime = createRuntimeService({ now, commands, resources });
+  const health = createResourceHealth({ now, resources, runtime });
+  const agentLink: AgentLinkHooks = deploymentHooks(createDeploymentAgentLink({ now, keyRing, log, commands }));
+  const localServer = createLocalServerRegistration({ servers, enrollment });
+  return {
+    commands,
+    sessions,
+    identity,
+    projects,
+    configuration,
+    environments,
+    resources,
+    resourceVariables,
+    deployTokens,
+    servers,
+    enrollment,
+    connectivity,
+    sshCredentials,
+    accessPolicies,
+    deployments,
+    deploymentReads,
+    deploymentWaits,
+    runtime,
+    health,
+    agentLink,
+    localServer,
+  };
+}
+
+/** Every service of the control plane. */
+export type Services = ReturnType<typeof createServices>;
