@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sampleResults } from '../test/helpers/command-samples.js';
+import { testRuntimeSpec } from '../test/helpers/images.js';
 import {
   checkCommandPayload,
   checkCommandResult,
@@ -12,42 +13,8 @@ import {
   isCommandKind,
 } from './command-catalogue.js';
 
-const health = {
-  enabled: true,
-  type: 'http',
-  intervalSeconds: 1,
-  timeoutSeconds: 1,
-  retries: 3,
-  startPeriodSeconds: 0,
-  http: {
-    method: 'GET',
-    scheme: 'http',
-    host: null,
-    port: null,
-    path: '/',
-    expectedStatusCode: 200,
-    expectedResponseText: null,
-  },
-  tcp: null,
-};
-const spec = {
-  deploymentId: 'dep-1',
-  resourceId: 'res-1',
-  resourceSlug: 'web',
-  environmentId: 'env-1',
-  projectId: 'prj-1',
-  image: 'busybox:1.36',
-  env: { GREETING: 'hello' },
-  internalPort: 8080,
-  command: null,
-  arguments: null,
-  startCommand: null,
-  workingDirectory: null,
-  cpuLimit: null,
-  memoryLimitMb: null,
-  restartPolicy: 'unless-stopped',
-  health,
-};
+const spec = testRuntimeSpec('busybox:1.36', { env: { GREETING: 'hello' } });
+const { health } = spec;
 const apply = { spec, preferredListenPort: null, drainSeconds: 2, stopGraceSeconds: 10 };
 
 describe('the command catalogue', () => {

@@ -63,6 +63,14 @@ export const errorKinds = {
     retryable: false,
     description: 'The request body is larger than the configured limit.',
   },
+  request_head_too_large: {
+    code: 'VALIDATION_ERROR',
+    httpStatus: 431,
+    grpcStatus: GrpcStatus.RESOURCE_EXHAUSTED,
+    category: 'user',
+    retryable: false,
+    description: "The request's URL and headers together are larger than the server accepts (16 KiB).",
+  },
   unsupported_media_type: {
     code: 'VALIDATION_ERROR',
     httpStatus: 415,

@@ -16,7 +16,7 @@ const categories: readonly ErrorCategory[] = ['user', 'infra', 'provider', 'retr
 
 // Typed as a complete record, so a new public code fails type-checking until its statuses are listed here.
 const statusesOf: Record<PublicErrorCode, readonly number[]> = {
-  VALIDATION_ERROR: [400, 413, 415],
+  VALIDATION_ERROR: [400, 413, 415, 431],
   READONLY_FIELD: [400],
   UNAUTHORIZED: [401],
   FORBIDDEN_SCOPE: [403],

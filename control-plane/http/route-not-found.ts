@@ -1,7 +1,9 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../../shared/errors.js';
-import { type IdKind, idPrefixes } from '../../shared/ids.js';
+import { type IdKind, idPrefixes, newId } from '../../shared/ids.js';
 import { toEnvelope } from './error-envelope.js';
 
 /**
@@ -61,8 +63,37 @@ function frameworkError(error: FastifyError, request: FastifyRequest, reply: Fas
   reply.code(appError.spec.httpStatus).type('application/json').send(toEnvelope(appError, request.id));
 }
 
+/**
+ * Failures Node's HTTP parser raises before fastify sees a request (a request head over 16 KiB, bytes that are not
+ * HTTP): answered in the envelope too, written on the socket as fastify's default handler does.
+ */
+function clientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    return;
+  }
+  const appError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('request_head_too_large', 'The request URL and headers are larger than 16 KiB.', {
+          hint: 'Path parameters are ids and keys of at most a few hundred characters; check how the URL is built.',
+        })
+      : new AppError('validation_failed', 'The request is not valid HTTP.');
+  const requestId = newId('request');
+  const body = JSON.stringify(toEnvelope(appError, requestId));
+  const status = appError.spec.httpStatus;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `x-request-id: ${requestId}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 /** Options for the fastify constructor: the router's limits and how its own failures answer (in the envelope). */
-export const routerErrorOptions = { routerOptions: { maxParamLength }, frameworkErrors: frameworkError };
+export const routerErrorOptions = {
+  routerOptions: { maxParamLength },
+  frameworkErrors: frameworkError,
+  clientErrorHandler: clientError,
+};
 
 /**
  * Answers route-not-found, not "object not found", when a path parameter cannot be an id of its route's kind (the

@@ -47,3 +47,18 @@ describe('the bare /api root', () => {
     expect(res.json().message).toBe('No route GET /api.');
   });
 });
+
+describe('requests Node refuses before the router', () => {
+  it('answers a request head over 16 KiB (a path parameter of 20,000 characters) in the envelope with 431', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = t.app.server.address() as { port: number };
+    const res = await fetch(`http://127.0.0.1:${port}/api/projects/${'p'.repeat(20_000)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(431);
+    const body = (await res.json()) as { requestId: string };
+    expect(body).toMatchObject({ code: 'VALIDATION_ERROR', category: 'user', retryable: false });
+    expect(body.requestId).toMatch(/^req-/);
+    expect(res.headers.get('x-request-id')).toBe(body.requestId);
+  });
+});
