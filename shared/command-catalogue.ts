@@ -9,6 +9,15 @@ import {
   DeploymentLogAttributesSchema,
   DeploymentProgressAttributesSchema,
 } from './deployment-command.js';
+import {
+  EdgeBootstrapPayloadSchema,
+  EdgeBootstrapResultSchema,
+  EdgeInspectPayloadSchema,
+  EdgeInspectResultSchema,
+  EdgeSyncPayloadSchema,
+  EdgeSyncQueuedSchema,
+  EdgeSyncResultSchema,
+} from './edge-command.js';
 import { DockerFactsSchema, HostFactsSchema, ProxyCheckResultSchema } from './host-command.js';
 import {
   RuntimeControlPayloadSchema,
@@ -38,6 +47,9 @@ export const commandKind = {
   deploymentCancel: 'deployment.cancel',
   runtimeControl: 'runtime.control',
   runtimeInspect: 'runtime.inspect',
+  edgeSync: 'edge.sync',
+  edgeBootstrap: 'edge.bootstrap',
+  edgeInspect: 'edge.inspect',
 } as const;
 
 /** The event kinds an agent sends, by the name code uses for them. */
@@ -107,6 +119,25 @@ export const commandCatalogue = {
     result: RuntimeInspectResultSchema,
     needsContainers: true,
     summary: "The container's state and one probe of its health check.",
+  },
+  [commandKind.edgeSync]: {
+    payload: EdgeSyncPayloadSchema,
+    queued: EdgeSyncQueuedSchema,
+    result: EdgeSyncResultSchema,
+    needsContainers: false,
+    summary: "Serve the server's edge document in Caddy: host routes, TLS, imported certificates.",
+  },
+  [commandKind.edgeBootstrap]: {
+    payload: EdgeBootstrapPayloadSchema,
+    result: EdgeBootstrapResultSchema,
+    needsContainers: false,
+    summary: 'Start Caddy from the host binary when none answers on the admin URL, or adopt the running one.',
+  },
+  [commandKind.edgeInspect]: {
+    payload: EdgeInspectPayloadSchema,
+    result: EdgeInspectResultSchema,
+    needsContainers: false,
+    summary: "What Caddy serves now: Berth's routes, their upstreams, and the certificate served per host.",
   },
 } as const satisfies Record<(typeof commandKind)[keyof typeof commandKind], CommandDefinition>;
 

@@ -57,7 +57,15 @@ const handlers: Handlers = {
   [commandKind.deploymentCancel]: (payload, deps) => cancelDeployment(payload, containers(deps)),
   [commandKind.runtimeControl]: (payload, deps) => controlRuntime(payload, containers(deps)),
   [commandKind.runtimeInspect]: (payload, deps) => inspectRuntime(payload, containers(deps)),
+  // The edge handlers land with agent/edge; until then an agent says so rather than pretending.
+  [commandKind.edgeSync]: async () => notYet(),
+  [commandKind.edgeBootstrap]: async () => notYet(),
+  [commandKind.edgeInspect]: async () => notYet(),
 };
+
+function notYet(): CommandOutcome<never> {
+  return { succeeded: false, errorCode: 'unsupported', errorMessage: 'this agent does not manage the edge proxy yet' };
+}
 
 function run<K extends CommandKind>(kind: K, payload: CommandPayload<K>, deps: HandlerDeps) {
   return (handlers[kind] as Handlers[K])(payload, deps);

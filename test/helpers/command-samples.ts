@@ -32,6 +32,33 @@ export const sampleResults: { [K in CommandKind]: CommandResultOf<K> } = {
     route: null,
     probe: null,
   },
+  [commandKind.edgeSync]: {
+    version: 1,
+    status: 'ready',
+    changed: true,
+    appliedAt: '2026-01-01T00:00:00.000Z',
+    httpPort: 80,
+    httpsPort: 443,
+  },
+  [commandKind.edgeBootstrap]: {
+    action: 'adopted',
+    caddyVersion: 'v2.6.2',
+    adminUrl: 'http://127.0.0.1:2019',
+    httpPort: 80,
+    httpsPort: 443,
+  },
+  [commandKind.edgeInspect]: {
+    observedAt: '2026-01-01T00:00:00.000Z',
+    reachable: false,
+    error: 'no edge proxy in this test',
+    adminUrl: 'http://127.0.0.1:2019',
+    httpPort: 80,
+    httpsPort: 443,
+    appliedVersion: 0,
+    routes: [],
+    foreignRouteCount: 0,
+    certificates: [],
+  },
 };
 
 /** The sample result of `kind`, or an empty object for a kind outside the catalogue. */
