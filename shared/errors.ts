@@ -257,8 +257,10 @@ export const agentErrorCodes = {
   engine_error: 'The Docker engine refused a call; the message carries its reason.',
   proxy_unavailable: "Caddy's admin API does not answer on the agent's BERTH_CADDY_ADMIN_URL.",
   proxy_rejected: "Caddy refused a config change; the message carries Caddy's own error. What it served is unchanged.",
-  proxy_binary_missing: 'No Caddy answers and there is no `caddy` binary on the server to start (apt-get install caddy).',
-  proxy_start_failed: 'The agent started Caddy but it exited or its admin API never answered; the message has its output.',
+  proxy_binary_missing:
+    'No Caddy answers and there is no `caddy` binary on the server to start (apt-get install caddy).',
+  proxy_start_failed:
+    'The agent started Caddy but it exited or its admin API never answered; the message has its output.',
 } as const satisfies Record<string, string>;
 
 /** One of {@link agentErrorCodes}. */
