@@ -15,6 +15,7 @@ import { installValidators } from './http/validation.js';
 import { accessPolicyRoutes } from './modules/access-policies/routes.js';
 import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
 import { deploymentRoutes } from './modules/deployments/routes.js';
+import { edgeRoutes } from './modules/edge/routes.js';
 import { environmentRoutes } from './modules/environments/routes.js';
 import { identityRoutes } from './modules/identity/routes.js';
 import { projectRoutes } from './modules/projects/routes.js';
@@ -115,6 +116,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     credentials: services.sshCredentials,
   });
   await app.register(accessPolicyRoutes, { policies: services.accessPolicies });
+  await app.register(edgeRoutes, { edge: services.edge, resources: services.resources, now: services.clock });
   await app.register(agentDistributionRoutes, { ca: () => ca });
   return app;
 }

@@ -61,6 +61,7 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
     config.publicUrl ?? (app ? listeningUrl(app, config) : `http://${config.httpHost}:${config.httpPort}`);
   const grpcAddress = () => config.grpcPublicAddress ?? `${new URL(publicUrl()).hostname}:${boundGrpcPort}`;
   const services = createServices({ config, log, clock, hub, keyRing: input.keyRing, ca, publicUrl, grpcAddress });
+  services.edge.useEntityManager(orm.em);
   app = await buildApp({ config, log, orm, ca, services });
   const gateway = createAgentGateway({
     orm,

@@ -1,7 +1,7 @@
 import type { Logger } from '../shared/logger.js';
 import type { CertificateAuthority } from '../shared/pki.js';
 import type { Clock } from '../shared/time.js';
-import type { AgentLinkHooks } from './agent-gateway/hooks.js';
+import { type AgentLinkHooks, combineHooks } from './agent-gateway/hooks.js';
 import type { ControlPlaneConfig } from './config.js';
 import type { NotifyHub } from './db/notify-hub.js';
 import { createAccessPolicyService } from './modules/access-policies/service.js';
@@ -12,6 +12,8 @@ import { createDeploymentAgentLink, deploymentHooks } from './modules/deployment
 import { createDeploymentReads } from './modules/deployments/reads.js';
 import { createDeploymentService } from './modules/deployments/service.js';
 import { createDeploymentWaits } from './modules/deployments/wait.js';
+import { edgeHooks } from './modules/edge/agent-link.js';
+import { createEdgeService } from './modules/edge/service.js';
 import { createEnvironmentService } from './modules/environments/service.js';
 import { createIdentityService } from './modules/identity/service.js';
 import { createProjectService } from './modules/projects/service.js';
@@ -61,7 +63,8 @@ export function createServices(deps: ServiceDependencies) {
   const projects = createProjectService({ now });
   const configuration = createConfigurationService({ now, keyRing });
   const environments = createEnvironmentService({ now, configuration });
-  const resources = createResourceService({ now });
+  // The edge module is built further down; a summary is only asked for once everything is built.
+  const resources = createResourceService({ now, accessSummary: (em, id) => edge.accessSummary(em, id) });
   const resourceVariables = createResourceVariableService({ now, resources, configuration });
   const deployTokens = createDeployTokenService({ now });
   const servers = createServerService({ now });
@@ -89,7 +92,11 @@ export function createServices(deps: ServiceDependencies) {
   const deploymentReads = createDeploymentReads({ now, deployments });
   const runtime = createRuntimeService({ now, commands, resources });
   const health = createResourceHealth({ now, resources, runtime });
-  const agentLink: AgentLinkHooks = deploymentHooks(createDeploymentAgentLink({ now, keyRing, log, commands }));
+  const edge = createEdgeService({ now, log, commands, servers });
+  const agentLink: AgentLinkHooks = combineHooks(
+    deploymentHooks(createDeploymentAgentLink({ now, keyRing, log, commands })),
+    edgeHooks(edge),
+  );
   const localServer = createLocalServerRegistration({ servers, enrollment });
   return {
     commands,
@@ -111,6 +118,8 @@ export function createServices(deps: ServiceDependencies) {
     deploymentWaits,
     runtime,
     health,
+    clock: now,
+    edge,
     agentLink,
     localServer,
   };

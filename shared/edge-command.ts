@@ -25,7 +25,7 @@ export const EdgeRouteSchema = Type.Object({
   resourceId: Type.String({ minLength: 1 }),
   /** The container port the app listens on. */
   targetPort: port,
-  tls: Type.Union(edgeTlsModes.map((m) => Type.Literal(m))),
+  tls: Type.Union([Type.Literal('none'), Type.Literal('acme'), Type.Literal('imported')]),
   /** With `tls` other than `none`, plain-HTTP requests for the host are redirected to HTTPS. */
   redirect: nullable(
     Type.Object({

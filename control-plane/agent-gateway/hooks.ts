@@ -24,3 +24,30 @@ export interface AgentLinkHooks {
   /** Runs with the gateway's sweeps, about once a second. */
   onSweep?(em: EntityManager): Promise<unknown>;
 }
+
+/**
+ * One set of hooks from several modules' sets: payloads pass through every expander in turn (each fills in only its
+ * own kinds), events, completions and sweeps reach every module in order, and the first module that has a desired
+ * state provides it.
+ */
+export function combineHooks(...parts: AgentLinkHooks[]): AgentLinkHooks {
+  const expanders = parts.flatMap((p) => (p.expandPayload ? [p.expandPayload] : []));
+  const desiredState = parts.find((p) => p.desiredState)?.desiredState;
+  return {
+    async expandPayload(em, command) {
+      let payload = command.payload;
+      for (const expand of expanders) payload = await expand(em, { kind: command.kind, payload });
+      return payload;
+    },
+    async onEvent(em, serverId, event) {
+      for (const part of parts) await part.onEvent?.(em, serverId, event);
+    },
+    async onCommandCompleted(em, commandId) {
+      for (const part of parts) await part.onCommandCompleted?.(em, commandId);
+    },
+    async onSweep(em) {
+      for (const part of parts) await part.onSweep?.(em);
+    },
+    ...(desiredState ? { desiredState } : {}),
+  };
+}

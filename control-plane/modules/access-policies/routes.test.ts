@@ -83,7 +83,12 @@ describe('default access policies', () => {
 
   it('accepts a providerKey with custom-template, and disabled without one', async () => {
     const scope = { kind: 'deployment-target', serverId: otherServerId };
-    const templated = await configure({ scope, mode: 'custom-template', templateRef: 'tpl-1', providerKey: 'sslip' });
+    const templated = await configure({
+      scope,
+      mode: 'custom-template',
+      templateRef: '{resource}.tpl.example.test',
+      providerKey: 'sslip',
+    });
     expect(templated.statusCode, templated.body).toBe(200);
     expect((await configure({ scope, mode: 'disabled' })).statusCode).toBe(200);
     const policy = (await show(`?scopeKind=deployment-target&serverId=${otherServerId}`)).json().policy;
@@ -94,6 +99,16 @@ describe('default access policies', () => {
     ['provider without a providerKey', { scope: { kind: 'system' }, mode: 'provider' }, 'providerKey'],
     ['an unknown provider', { scope: { kind: 'system' }, mode: 'provider', providerKey: 'nip' }, 'providerKey'],
     ['custom-template without a templateRef', { scope: { kind: 'system' }, mode: 'custom-template' }, 'templateRef'],
+    [
+      'a template that renders an invalid host name',
+      { scope: { kind: 'system' }, mode: 'custom-template', templateRef: '{resource}_x.example.test' },
+      'templateRef',
+    ],
+    [
+      'a template with an unknown placeholder',
+      { scope: { kind: 'system' }, mode: 'custom-template', templateRef: '{name}.example.test' },
+      'templateRef',
+    ],
     [
       'disabled with a providerKey',
       { scope: { kind: 'system' }, mode: 'disabled', providerKey: 'sslip' },

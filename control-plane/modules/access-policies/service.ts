@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
+import { templateProblem } from '../edge/generated-access.js';
 import type { Caller } from '../identity/auth-context.js';
 import type { ServerService } from '../servers/service.js';
 import { type AccessPolicyMode, type AccessPolicyScopeKind, DefaultAccessPolicy } from './entity.js';
@@ -72,6 +73,14 @@ export function checkPolicy(input: ConfigurePolicyInput): void {
       'Send the template that generated hostnames follow in templateRef.',
     );
   }
+  const problem = input.mode === 'custom-template' && input.templateRef ? templateProblem(input.templateRef) : null;
+  if (problem !== null) {
+    throw invalid(
+      'templateRef',
+      `The template ${problem}.`,
+      'Use {resource}, {environment} and {project} in a host name, e.g. "{resource}-{environment}.apps.example.com".',
+    );
+  }
 }
 
 const scopeKeyOf = (scope: PolicyScope) => (scope.kind === 'system' ? 'system' : `deployment-target:${scope.serverId}`);
@@ -84,8 +93,8 @@ export interface AccessPolicyServiceOptions {
 
 /**
  * Default access policies: how generated access hostnames are made, for the whole organization (`system`) or one
- * server (`deployment-target`). One policy per scope; setting a scope again replaces its policy (same id). Stored for
- * the edge-proxy work, which applies them; nothing generates hostnames from them yet.
+ * server (`deployment-target`). One policy per scope; setting a scope again replaces its policy (same id). The edge module
+ * applies them (control-plane/modules/edge/generated-access.ts).
  */
 export function createAccessPolicyService({ now, servers }: AccessPolicyServiceOptions) {
   const view = (policy: DefaultAccessPolicy) => ({

@@ -123,6 +123,16 @@ export function createCommandService({ now, hub }: CommandServiceOptions) {
       return changed > 0;
     },
 
+    /** The ids of the commands of `kind` still queued for `serverId` (not yet sent), oldest first. */
+    async queuedOf(em: EntityManager, serverId: string, kind: CommandKind): Promise<string[]> {
+      const rows = await em.find(
+        AgentCommand,
+        { server: serverId, kind, state: 'queued' },
+        { fields: ['id'], orderBy: { issuedAt: 'asc' } },
+      );
+      return rows.map((row) => row.id);
+    },
+
     /** Which of `commandIds` have expired (their deadline passed unanswered, or they were withdrawn). */
     async expiredAmong(em: EntityManager, commandIds: readonly string[]): Promise<string[]> {
       if (commandIds.length === 0) return [];

@@ -26,6 +26,8 @@ import { coreView, healthPolicyView, profileDiagnostics } from './views.js';
 /** Dependencies of {@link createResourceService}. */
 export interface ResourceServiceOptions {
   now: Clock;
+  /** The access summary of a resource (the edge module's), for `includeAccessSummary`. */
+  accessSummary?: (em: EntityManager, resourceId: string) => Promise<Record<string, unknown>>;
 }
 
 /** A resource with the environment and project it lives in. */
@@ -51,7 +53,7 @@ function requireActive(resource: Resource, action: string): void {
 }
 
 /** Resource lifecycle and profiles (docs/resources.md). */
-export function createResourceService({ now }: ResourceServiceOptions) {
+export function createResourceService({ now, accessSummary: summaryOf }: ResourceServiceOptions) {
   /** The resource with its environment and project, or NOT_FOUND; deploy tokens see only their scope. */
   async function load(
     em: EntityManager,
@@ -146,8 +148,14 @@ export function createResourceService({ now }: ResourceServiceOptions) {
       };
     },
 
-    async show(em: EntityManager, auth: Caller, resourceId: string, include: { includeProfileDiagnostics?: boolean }) {
+    async show(
+      em: EntityManager,
+      auth: Caller,
+      resourceId: string,
+      include: { includeProfileDiagnostics?: boolean; includeAccessSummary?: boolean },
+    ) {
       const { resource } = await load(em, auth, resourceId);
+      const accessSummary = include.includeAccessSummary && summaryOf ? await summaryOf(em, resource.id) : null;
       const runtime = resource.runtimeProfile ?? defaultRuntimeProfile;
       const source = (resource.source ?? null) as SourceProfile | null;
       return {
@@ -183,7 +191,7 @@ export function createResourceService({ now }: ResourceServiceOptions) {
         accessProfile: resource.accessProfile ?? defaultAccessProfile,
         healthPolicy: healthPolicyView(resource),
         storageAttachments: [],
-        accessSummary: null,
+        accessSummary,
         latestDeployment: null,
         lifecycle: {
           status: resource.lifecycleStatus,

@@ -17,6 +17,10 @@ export type SshCredentialKind = (typeof sshCredentialKinds)[number];
 export const serverWorkloadRoles = ['deployment-runtime', 'artifact-builder', 'sandbox-worker'] as const;
 export type ServerWorkloadRole = (typeof serverWorkloadRoles)[number];
 
+/** What the seed's `edgeProxy.status` says: nothing applied yet, being started, serving, failing, or turned off. */
+export const edgeProxyStatuses = ['pending', 'starting', 'ready', 'failed', 'disabled'] as const;
+export type EdgeProxyStatus = (typeof edgeProxyStatuses)[number];
+
 /** Facts the agent reports about its host (hello and the host.facts command). */
 export interface HostFacts {
   hostname: string;
@@ -68,6 +72,19 @@ export const Server = defineEntity({
     sealedSshPrivateKey: p.text().nullable(),
     sealedSshPassphrase: p.text().nullable(),
     sshCredential: () => p.manyToOne(SshCredential).ref().nullable().deleteRule('no action'),
+    // The edge proxy as last observed (written by the edge module): see docs/edge-proxy.md.
+    edgeStatus: p.enum([...edgeProxyStatuses]).nullable(),
+    edgeLastAttemptAt: p.datetime().nullable(),
+    edgeLastSucceededAt: p.datetime().nullable(),
+    edgeLastErrorCode: p.string().length(60).nullable(),
+    edgeLastErrorMessage: p.string().length(1000).nullable(),
+    edgeObservedAt: p.datetime().nullable(),
+    // The edge document: its version grows with every change; its hash tells a change from a re-publish.
+    edgeDocumentVersion: p.integer().default(0),
+    edgeDocumentHash: p.string().length(64).nullable(),
+    edgeAppliedVersion: p.integer().default(0),
+    edgeHttpPort: p.integer().nullable(),
+    edgeHttpsPort: p.integer().nullable(),
     version: p.integer().version(),
   },
 });

@@ -47,6 +47,7 @@ export const ServerView = Type.Object({
     lastSucceededAt: NullableTimestamp,
     lastErrorCode: NullableString,
     lastErrorMessage: NullableString,
+    observedAt: NullableTimestamp,
   }),
   credential: ServerCredential,
   createdAt: Type.String({ format: 'date-time' }),

@@ -1,4 +1,12 @@
-import type { Server } from './entity.js';
+import type { EdgeProxyStatus, Server } from './entity.js';
+
+const proxyUnsupportedKind = 'traefik';
+
+/** The seed's `edgeProxy.status`: as last observed, else what the kind implies before anything was observed. */
+export function edgeStatusOf(server: Server): EdgeProxyStatus {
+  if (server.proxyKind === proxyUnsupportedKind) return 'failed';
+  return server.edgeStatus ?? (server.proxyKind === 'none' ? 'disabled' : 'pending');
+}
 
 /**
  * A server's SSH credential as its read model shows it: what is configured, never key material. A stored credential
@@ -19,7 +27,7 @@ export function sshCredentialView(server: Server) {
 /** The seed's server read model plus the agent's state. */
 export function toServerView(server: Server) {
   const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
-  const proxyUnsupported = server.proxyKind === 'traefik';
+  const proxyUnsupported = server.proxyKind === proxyUnsupportedKind;
   return {
     id: server.id,
     name: server.name,
@@ -33,12 +41,15 @@ export function toServerView(server: Server) {
     deactivationReason: server.deactivationReason ?? null,
     edgeProxy: {
       kind: server.proxyKind,
-      // Honest until the edge-proxy work lands: nothing is programmed yet, and traefik never will be by Berth.
-      status: server.proxyKind === 'none' ? 'disabled' : proxyUnsupported ? 'failed' : 'pending',
-      lastAttemptAt: null,
-      lastSucceededAt: null,
-      lastErrorCode: proxyUnsupported ? 'proxy_kind_unsupported' : null,
-      lastErrorMessage: proxyUnsupported ? 'Berth manages Caddy only; choose proxyKind "caddy" or "none".' : null,
+      status: edgeStatusOf(server),
+      lastAttemptAt: iso(server.edgeLastAttemptAt),
+      lastSucceededAt: iso(server.edgeLastSucceededAt),
+      lastErrorCode: proxyUnsupported ? 'proxy_kind_unsupported' : (server.edgeLastErrorCode ?? null),
+      lastErrorMessage: proxyUnsupported
+        ? 'Berth manages Caddy only; choose proxyKind "caddy" or "none".'
+        : (server.edgeLastErrorMessage ?? null),
+      // When an agent last reported what Caddy serves (a sync answered, or a read-back).
+      observedAt: iso(server.edgeObservedAt),
     },
     // Always an object, so clients need no null check: before enrollment nothing is configured.
     credential: server.sshCredentialKind

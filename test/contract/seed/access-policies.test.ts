@@ -13,7 +13,7 @@ describeSeedScenarios('default access domain policies', {
       json: {
         scope: { kind: 'deployment-target', serverId },
         mode: 'custom-template',
-        templateRef: 't',
+        templateRef: '{resource}-{environment}.apps.example.test',
         providerKey: 'sslip',
       },
     });

@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { commandKind } from '../../../shared/command-catalogue.js';
+import type { EdgeInspectResult, EdgeRoute } from '../../../shared/edge-command.js';
 import { createCertificateRequest, generateKeyPair } from '../../../shared/pki.js';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.js';
 import { type DeployFixture, startDeployFixture } from '../../helpers/deploy-fixture.js';
@@ -211,6 +212,37 @@ export async function createLaterFailedDeployment(earlierId: string): Promise<st
 
 const utf8 = new TextDecoder();
 
+/** The routes of the last `edge.sync` the fake agent received, which its `edge.inspect` reports as served. */
+let edgeRoutes: EdgeRoute[] = [];
+
+/** What the real agent's `edge.inspect` answers for `routes` on a Caddy serving exactly them. */
+function servedEdge(routes: EdgeRoute[]): EdgeInspectResult {
+  return {
+    observedAt: new Date().toISOString(),
+    reachable: true,
+    error: '',
+    adminUrl: 'http://127.0.0.1:2019',
+    httpPort: 80,
+    httpsPort: 443,
+    appliedVersion: 1,
+    routes: routes.map((r) => ({
+      routeId: r.routeId,
+      hostname: r.hostname,
+      pathPrefix: r.pathPrefix,
+      scheme: 'http',
+      behavior: 'serve',
+      redirectTo: null,
+      redirectStatus: null,
+      resourceId: r.resourceId,
+      upstreamName: `${r.resourceId}.berth.internal`,
+      upstreamPort: r.targetPort,
+      resolvedUpstream: '172.18.0.2',
+    })),
+    foreignRouteCount: 0,
+    certificates: [],
+  };
+}
+
 /**
  * A resource deployed through the real agent link to a fake agent, which answers the deployment and the runtime
  * commands the way the real agent does (its shapes are in shared/), so runtime controls and health have a runtime.
@@ -260,6 +292,14 @@ export async function deployedResource(): Promise<string> {
           probe: { ok: true, detail: 'GET / answered 200', durationMs: 3 },
         },
       };
+    }
+    if (command.kind === commandKind.edgeSync) {
+      edgeRoutes = payload.routes;
+      const result = { version: payload.version, status: 'ready', changed: true, httpPort: 80, httpsPort: 443 };
+      return { succeeded: true, result: { ...result, appliedAt: new Date().toISOString() } };
+    }
+    if (command.kind === commandKind.edgeInspect) {
+      return { succeeded: true, result: servedEdge(edgeRoutes) };
     }
     return { succeeded: true, result: {} };
   });

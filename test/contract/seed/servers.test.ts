@@ -40,4 +40,12 @@ describeSeedScenarios('servers', {
       url: '/servers/connectivity-tests',
       json: { server: { host: '127.0.0.1', providerKey: 'generic-ssh' } },
     }),
+  'POST /servers/{serverId}/edge-proxy/configuration': async () =>
+    request({
+      method: 'POST',
+      url: `/servers/${await createServer()}/edge-proxy/configuration`,
+      json: { proxyKind: 'none' },
+    }),
+  'POST /servers/{serverId}/edge-proxy/bootstrap': async () =>
+    request({ method: 'POST', url: `/servers/${await createServer()}/edge-proxy/bootstrap`, json: {} }),
 });

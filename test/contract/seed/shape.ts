@@ -102,6 +102,9 @@ const emptyByNature = new Set([
   'detectedScripts',
   'blockedReasonCodes',
   'sectionErrors',
+  // A proxy configuration served as planned has nothing to warn about; HTTP-only routes have no TLS state.
+  'warnings',
+  'tlsRoutes',
   'sourceErrors',
   // Berth's admission rules have no override: a blocked deployment is fixed, never forced.
   'overridePath',
@@ -111,6 +114,12 @@ const emptyByNature = new Set([
 const nullUntilLaterModules = new Set([
   '$.autoDeployPolicy',
   '$.accessSummary',
+  // A resource not deployed yet has no route; one without a domain binding has no durable route.
+  '$.accessSummary.plannedGeneratedAccessRoute',
+  '$.accessSummary.latestGeneratedAccessRoute',
+  '$.accessSummary.latestDurableDomainRoute',
+  '$.accessSummary.latestServerAppliedDomainRoute',
+  '$.accessSummary.latestAccessFailureDiagnostic',
   '$.latestDeployment',
   '$.items[0].latestRuntimeControl',
   '$.items[0].accessSummary',
