@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandKind } from '../../../shared/command-catalogue.js';
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js';
+import { registerServer } from '../../../test/helpers/register-server.js';
 import { AgentCommand } from '../agent-commands/entity.js';
 
 let t: TestApp;
@@ -12,16 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function createServer(name: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.request({
-    method: 'POST',
-    url: '/servers',
-    token,
-    json: { name, host: '127.0.0.1', providerKey: 'generic-ssh', ...extra },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().id;
-}
+const createServer = (name: string, extra: Record<string, unknown> = {}) => registerServer(t, token, name, extra);
 
 const configure = (serverId: string, json: unknown) =>
   t.request({ method: 'POST', url: `/servers/${serverId}/edge-proxy/configuration`, token, json });

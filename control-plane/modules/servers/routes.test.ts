@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateRequest, generateKeyPair } from '../../../shared/pki.js';
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js';
+import { registerServer } from '../../../test/helpers/register-server.js';
 
 let t: TestApp;
 let token: string;
@@ -12,16 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function createServer(name: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.request({
-    method: 'POST',
-    url: '/servers',
-    token,
-    json: { name, host: '127.0.0.1', providerKey: 'generic-ssh', ...extra },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().id;
-}
+const createServer = (name: string, extra: Record<string, unknown> = {}) => registerServer(t, token, name, extra);
 
 async function issueToken(serverId: string) {
   const res = await t.request({
