@@ -1,3 +1,4 @@
+import nodePath from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { type EventAttributes, type EventKind, eventKind } from '../shared/command-catalogue.js';
@@ -13,6 +14,9 @@ import { ControlStream } from './connection/control-stream.js';
 import { createDesiredState } from './desired-state.js';
 import { createDockerEngine, type DockerEngine } from './docker/engine.js';
 import { createDockerWatch } from './docker/watch.js';
+import { createCaddyEdge } from './edge/caddy-edge.js';
+import { startUpstreamResolver, type UpstreamResolver } from './edge/resolver.js';
+import { connectResolverDaemon } from './edge/resolver-daemon.js';
 import type { DeploymentDeps } from './handlers/deployment.js';
 import { type HostFactsJson, readHostFacts } from './handlers/host-facts.js';
 import { reconcile } from './handlers/runtime.js';
@@ -55,8 +59,16 @@ export interface AgentDeps {
   containers?: Containers;
   /** Readies the engine before each deployment: creates Berth's Docker network by default. */
   prepareContainers?: () => Promise<void>;
-  /** The edge proxy deployments switch traffic on: Caddy at `caddyAdminUrl` by default; null for none. */
+  /**
+   * The edge proxy deployments switch traffic on; null for none. By default Caddy at `caddyAdminUrl`, with the
+   * agent's loopback resolver (started with the agent) answering for the containers.
+   */
   traffic?: TrafficSwitch | null;
+  /**
+   * How to run this agent's CLI again (see AgentCliIo.selfCommand): with it the upstream resolver runs as its own
+   * process, which outlives the agent as Caddy does; without it (tests in one process) it runs inside the agent.
+   */
+  resolverCommand?: readonly string[] | undefined;
   /** One health check of a published port: the real HTTP/TCP check by default. */
   healthProbe?: HealthProbe;
 }
@@ -86,7 +98,8 @@ export const agentCapabilities = ['host-facts', 'docker-info', 'deployments'];
  */
 export function createAgent(
   config: Pick<AgentConfig, 'stateDir' | 'dockerHost' | 'caddyAdminUrl'> &
-    Partial<Pick<AgentConfig, 'reconcileSeconds'>>,
+    Partial<Pick<AgentConfig, 'reconcileSeconds' | 'edgeResolverPort'>> &
+    Partial<Pick<AgentConfig, 'proxyHttpPort' | 'proxyHttpsPort' | 'acmeDirectoryUrl' | 'acmeEmail' | 'acmeCaRoots'>>,
   deps: AgentDeps,
 ): Agent {
   const { log } = deps;
@@ -109,12 +122,13 @@ export function createAgent(
   });
   const send = (payload: Parameters<ControlStream['send']>[0]) => stream?.send(payload) ?? false;
   const dockerClient = createDockerClient(config.dockerHost);
+  let resolver: UpstreamResolver | undefined;
   const deployments: DeploymentDeps = {
     containers: deps.containers ?? createDockerContainers({ docker: dockerClient, log, network: berthNetwork }),
     prepare: deps.prepareContainers ?? (() => ensureBerthNetwork(dockerClient)),
     isDesired: (deploymentId) => desired.current()?.runtimes.some((r) => r.deploymentId === deploymentId) ?? false,
-    traffic:
-      deps.traffic === undefined ? createCaddyTrafficSwitch({ adminUrl: config.caddyAdminUrl, log }) : deps.traffic,
+    // The default switch needs the resolver, which binds its socket in start(): set there.
+    traffic: deps.traffic ?? null,
     listenPorts: createListenPortStore(config.stateDir),
     probe: deps.healthProbe,
     emit: (kind, attributes) => emit(kind, attributes),
@@ -126,9 +140,29 @@ export function createAgent(
     intervalMs: timing.reconcileMs ?? (config.reconcileSeconds ?? 30) * 1000,
     log,
   });
+  // Host routes and TLS in Caddy; the resolver binds in start(), so its address is read when a document is built.
+  const edge = createCaddyEdge({
+    adminUrl: config.caddyAdminUrl,
+    stateDir: config.stateDir,
+    httpPort: config.proxyHttpPort ?? 80,
+    httpsPort: config.proxyHttpsPort ?? 443,
+    acme: {
+      directoryUrl: config.acmeDirectoryUrl ?? 'https://acme-v02.api.letsencrypt.org/directory',
+      email: config.acmeEmail ?? '',
+      caRootsFile: config.acmeCaRoots ?? '',
+    },
+    upstreams: {
+      // No resolver: a port nothing answers on, so Caddy answers 503 rather than guess at a container.
+      get address() {
+        return resolver?.address ?? '127.0.0.1:1';
+      },
+      get: (resourceId) => resolver?.get(resourceId) ?? null,
+    },
+    log,
+  });
   const runner = createCommandRunner({
     cache,
-    handlers: { hostFacts, docker, proxyAdminUrl: config.caddyAdminUrl, deployments },
+    handlers: { hostFacts, docker, proxyAdminUrl: config.caddyAdminUrl, deployments, edge },
     send,
     clock,
     log,
@@ -141,6 +175,20 @@ export function createAgent(
         ? emit(eventKind.dockerReachable, { version: facts.version, apiVersion: facts.apiVersion })
         : emit(eventKind.dockerUnreachable, { error: facts.error }),
   });
+
+  /** Starts the resolver and the Caddy switch over it; without a resolver (say, its port is taken) routes are static. */
+  async function startTraffic(): Promise<TrafficSwitch> {
+    try {
+      const file = nodePath.join(config.stateDir, 'edge-resolver.json');
+      const port = config.edgeResolverPort ?? 0;
+      resolver = deps.resolverCommand
+        ? await connectResolverDaemon({ file, port, command: deps.resolverCommand, log })
+        : await startUpstreamResolver({ host: '127.0.0.1', port, file, log });
+    } catch (error) {
+      log.error({ err: error }, 'the upstream resolver did not start; every traffic switch will reload Caddy');
+    }
+    return createCaddyTrafficSwitch({ adminUrl: config.caddyAdminUrl, log, resolver });
+  }
 
   function sendEvent(event: SpooledEvent): boolean {
     const value = create(EventSchema, { ...event, observedAt: timestampFromDate(new Date(event.observedAt)) });
@@ -183,6 +231,7 @@ export function createAgent(
       const enrollment = await readEnrollment(paths);
       if (!enrollment) throw new NotEnrolledError(`this server is not enrolled (no ${paths.agentJson})`);
       await Promise.all([cache.load(), spool.load()]);
+      if (deps.traffic === undefined) deployments.traffic = await startTraffic();
       const { serverId } = enrollment;
       current = {
         state: 'idle',
@@ -252,6 +301,7 @@ export function createAgent(
       void checkListenerMigration({ log, enable: process.getuid?.() === 0 });
       dockerWatch.start();
       desired.start();
+      await edge.start();
       renewalTimer = setInterval(() => void checkRenewal(false), timing.renewalCheckMs ?? 3_600_000);
       log.info({ serverId, grpcUrl: enrollment.grpcUrl }, 'agent starting');
       stream.start();
@@ -260,11 +310,17 @@ export function createAgent(
     async stop(reason = 'shutdown') {
       clearInterval(renewalTimer);
       await desired.stop();
+      await edge.stop();
       await dockerWatch.stop();
       // Let running commands finish so their results can still go out on this stream.
       await runner.idle();
       await stream?.stop(reason);
-      const results = await Promise.allSettled([spool.flush(), cache.flush(), statusFile.flush()]);
+      const results = await Promise.allSettled([
+        spool.flush(),
+        cache.flush(),
+        statusFile.flush(),
+        resolver?.close() ?? Promise.resolve(),
+      ]);
       for (const result of results) if (result.status === 'rejected') log.error({ err: result.reason }, 'flush failed');
       resolveFinished('stopped');
     },

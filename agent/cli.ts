@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, describeSettings } from '../shared/env-config.js';
+import { createLogger } from '../shared/logger.js';
 import { NotEnrolledError } from './agent.js';
 import { type AgentConfig, agentSettings, parseAgentConfig } from './config.js';
+import { runResolverDaemon } from './edge/resolver-daemon.js';
 import { EnrollmentError, enroll } from './enroll.js';
 import { type DaemonProcess, runAgent } from './main.js';
 import { statePaths } from './state-dir.js';
@@ -28,6 +30,8 @@ export interface AgentCliIo extends DaemonProcess {
   env: Record<string, string | undefined>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** The command line that runs this CLI again, given the agent's arguments; absent where it cannot (tests). */
+  selfCommand?: (argv: string[]) => string[];
 }
 
 const settingFlags = Object.fromEntries(Object.values(agentSettings).map((s) => [s.flag, { type: 'string' as const }]));
@@ -58,6 +62,12 @@ export function processIo(): AgentCliIo {
     on: (signal, listener) => process.on(signal, listener),
     off: (signal, listener) => process.off(signal, listener),
     exit: (exitCode) => process.exit(exitCode),
+    // Everything before the agent's own arguments: node, its flags, the entry, and `agent` under `berth`.
+    selfCommand: (argv) => [
+      process.execPath,
+      ...process.execArgv,
+      ...process.argv.slice(1, process.argv.length - argv.length),
+    ],
   };
 }
 
@@ -70,6 +80,7 @@ export async function runAgentCli(argv: string[], io: AgentCliIo): Promise<numbe
     io.stdout(usage);
     return 0;
   }
+  if (sub === 'edge-resolver') return runEdgeResolver(args, io);
   if (sub !== 'run' && sub !== 'enroll' && sub !== 'status') {
     io.stderr(`berth agent: unknown subcommand "${sub}".\n\n${usage}`);
     return 2;
@@ -130,12 +141,49 @@ export async function runAgentCli(argv: string[], io: AgentCliIo): Promise<numbe
   }
 
   try {
-    return await runAgent(config, io);
+    return await runAgent(config, io, undefined, { resolverCommand: io.selfCommand?.(argv) });
   } catch (error) {
     if (!(error instanceof NotEnrolledError)) throw error;
     io.stderr(
       `berth agent: ${error.message}.\nEnroll it first: berth agent enroll --url <control-plane-url> --token <token>\n`,
     );
     return 1;
+  }
+}
+
+/**
+ * `berth agent edge-resolver --file F --port P`: the resolver Caddy asks for each resource's container, as its own
+ * process (agent/edge/resolver-daemon.ts). Not in the usage: the agent starts it, nobody else should.
+ */
+async function runEdgeResolver(args: string[], io: AgentCliIo): Promise<number> {
+  let file: string | undefined;
+  let port: number;
+  try {
+    const { values } = parseArgs({
+      args,
+      options: { file: { type: 'string' }, port: { type: 'string' } },
+      strict: true,
+    });
+    file = values.file;
+    port = Number(values.port);
+    if (!file || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error('--file and --port are required');
+  } catch (error) {
+    io.stderr(`berth agent edge-resolver: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const log = createLogger({ level: 'info', name: 'edge-resolver' });
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  io.on('SIGTERM', stop);
+  io.on('SIGINT', stop);
+  try {
+    await runResolverDaemon({ file, port, log, signal: abort.signal });
+    return 0;
+  } catch (error) {
+    log.error({ err: error }, 'the edge resolver stopped');
+    return 1;
+  } finally {
+    io.off('SIGTERM', stop);
+    io.off('SIGINT', stop);
   }
 }

@@ -10,6 +10,12 @@ describe('agent config', () => {
       logLevel: 'info',
       caddyAdminUrl: 'http://127.0.0.1:2019',
       reconcileSeconds: 30,
+      edgeResolverPort: 0,
+      proxyHttpPort: 80,
+      proxyHttpsPort: 443,
+      acmeDirectoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
+      acmeEmail: '',
+      acmeCaRoots: '',
       dockerHost: { socketPath: '/var/run/docker.sock' },
     });
   });

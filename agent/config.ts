@@ -7,6 +7,7 @@ import {
   path,
   type SettingSpec,
   type SettingValues,
+  url,
 } from '../shared/env-config.js';
 
 /** Where the Docker engine listens: a unix socket, or a plain-HTTP TCP address (`tcp://host:port`, no TLS). */
@@ -69,6 +70,59 @@ export const agentSettings = {
     defaultText: '30',
     fallback: () => 30,
     parse: integer(1, 3600),
+  },
+  edgeResolverPort: {
+    env: 'BERTH_EDGE_RESOLVER_PORT',
+    flag: 'edge-resolver-port',
+    description:
+      "UDP port on 127.0.0.1 of the resolver Caddy asks for each resource's current container; 0 picks a free port once and keeps it (edge-resolver.json)",
+    defaultText: '0',
+    fallback: () => 0,
+    parse: integer(0, 65535),
+  },
+  proxyHttpPort: {
+    env: 'BERTH_PROXY_HTTP_PORT',
+    flag: 'proxy-http-port',
+    description: "port of Caddy's plain-HTTP edge server (host routes, ACME http-01, redirects to HTTPS)",
+    defaultText: '80',
+    fallback: () => 80,
+    parse: integer(1, 65535),
+  },
+  proxyHttpsPort: {
+    env: 'BERTH_PROXY_HTTPS_PORT',
+    flag: 'proxy-https-port',
+    description: "port of Caddy's TLS edge server (host routes with ACME or imported certificates)",
+    defaultText: '443',
+    fallback: () => 443,
+    parse: integer(1, 65535),
+  },
+  acmeDirectoryUrl: {
+    env: 'BERTH_ACME_DIRECTORY_URL',
+    flag: 'acme-directory-url',
+    description: 'ACME directory Caddy obtains certificates from for routes with `tls: acme`',
+    defaultText: 'https://acme-v02.api.letsencrypt.org/directory',
+    fallback: () => 'https://acme-v02.api.letsencrypt.org/directory',
+    parse: url(['https:']),
+  },
+  acmeEmail: {
+    env: 'BERTH_ACME_EMAIL',
+    flag: 'acme-email',
+    description: 'contact e-mail of the ACME account (expiry notices); empty for none',
+    defaultText: '',
+    fallback: () => '',
+    parse: (raw: string) => {
+      if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new Error('must be an e-mail address');
+      return raw;
+    },
+  },
+  acmeCaRoots: {
+    env: 'BERTH_ACME_CA_ROOTS',
+    flag: 'acme-ca-roots',
+    description:
+      "PEM file of the roots Caddy trusts for the ACME directory's own HTTPS (a private CA); empty: the system's",
+    defaultText: '',
+    fallback: () => '',
+    parse: (raw: string) => nodePath.resolve(path(raw)),
   },
   dockerHost: {
     env: 'DOCKER_HOST',

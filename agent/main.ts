@@ -18,10 +18,15 @@ export interface DaemonProcess {
  * resolves 0) or until the control plane revokes it (resolves {@link exitRevoked}). A second signal during the
  * shutdown exits at once. Rejects when the agent cannot start, e.g. `NotEnrolledError`.
  */
-export async function runAgent(config: AgentConfig, host: DaemonProcess, log?: Logger): Promise<number> {
+export async function runAgent(
+  config: AgentConfig,
+  host: DaemonProcess,
+  log?: Logger,
+  options: { resolverCommand?: readonly string[] | undefined } = {},
+): Promise<number> {
   const logger = log ?? createLogger({ level: config.logLevel, name: 'agent' });
   logger.info({ version: berthVersion, config: sanitizeAgentConfig(config) }, 'berth agent');
-  const agent = createAgent(config, { log: logger });
+  const agent = createAgent(config, { log: logger, resolverCommand: options.resolverCommand });
   await agent.start();
 
   let stopping = false;

@@ -130,6 +130,8 @@ Wants=network-online.target
 ExecStart=$PREFIX/berth-agent run
 Restart=always
 RestartSec=2
+# The edge proxy (Caddy) and the upstream resolver the agent starts must outlive an agent restart: stop only the agent.
+KillMode=process
 Environment=BERTH_AGENT_STATE_DIR=$STATE_DIR
 
 [Install]

@@ -17,6 +17,9 @@ export function upstreamName(resourceId: string): string {
 /** How often Caddy looks a name up again while requests keep coming; a switch waits this long (plus a margin). */
 export const upstreamRefreshMs = 1000;
 
+/** How long Caddy waits for a container to accept a connection; a local bridge answers in well under a millisecond. */
+export const upstreamDialTimeout = '1s';
+
 /** The JSON of a `reverse_proxy` handler that reaches `resourceId` on `port` through the resolver at `resolver`. */
 export interface ReverseProxyOptions {
   resourceId: string;
@@ -46,6 +49,9 @@ export function reverseProxyHandler(options: ReverseProxyOptions): Record<string
       refresh: `${upstreamRefreshMs}ms`,
       resolver: { addresses: [`udp/${options.resolver}`] },
     },
+    // A stopped container's address does not refuse, it goes silent: without a short dial timeout (Caddy's default is
+    // 3 s) a request to a stopped app would hang instead of answering 502 at once.
+    transport: { protocol: 'http', dial_timeout: upstreamDialTimeout },
     ...(options.fallback ? { upstreams: [{ dial: hostPort(options.fallback.host, options.fallback.port) }] } : {}),
   };
 }

@@ -13,6 +13,7 @@ import type { HostFacts } from '../../shared/host-command.js';
 import type { DockerEngine } from '../docker/engine.js';
 import { applyDeployment, cancelDeployment, type DeploymentDeps } from './deployment.js';
 import { handleDockerInfo } from './docker-info.js';
+import { type EdgeDeps, handleEdgeBootstrap, handleEdgeInspect, handleEdgeSync } from './edge.js';
 import { handleHostFacts } from './host-facts.js';
 import { handleProxyCheck, type ProxyProbe } from './proxy-check.js';
 import { controlRuntime, inspectRuntime } from './runtime.js';
@@ -26,6 +27,8 @@ export interface HandlerDeps {
   proxyProbe?: ProxyProbe;
   /** Containers and traffic switch; absent in agents built without them (tests of the link). */
   deployments?: DeploymentDeps;
+  /** Berth's host routes and TLS in Caddy; absent in agents built without them (the edge commands are unsupported). */
+  edge?: EdgeDeps;
 }
 
 /**
@@ -57,15 +60,10 @@ const handlers: Handlers = {
   [commandKind.deploymentCancel]: (payload, deps) => cancelDeployment(payload, containers(deps)),
   [commandKind.runtimeControl]: (payload, deps) => controlRuntime(payload, containers(deps)),
   [commandKind.runtimeInspect]: (payload, deps) => inspectRuntime(payload, containers(deps)),
-  // The edge handlers land with agent/edge; until then an agent says so rather than pretending.
-  [commandKind.edgeSync]: async () => notYet(),
-  [commandKind.edgeBootstrap]: async () => notYet(),
-  [commandKind.edgeInspect]: async () => notYet(),
+  [commandKind.edgeSync]: (payload, deps) => handleEdgeSync(payload, deps.edge),
+  [commandKind.edgeBootstrap]: (_payload, deps) => handleEdgeBootstrap(deps.edge),
+  [commandKind.edgeInspect]: (payload, deps) => handleEdgeInspect(payload, deps.edge),
 };
-
-function notYet(): CommandOutcome<never> {
-  return { succeeded: false, errorCode: 'unsupported', errorMessage: 'this agent does not manage the edge proxy yet' };
-}
 
 function run<K extends CommandKind>(kind: K, payload: CommandPayload<K>, deps: HandlerDeps) {
   return (handlers[kind] as Handlers[K])(payload, deps);

@@ -34,15 +34,16 @@ describe('reconcile on the fake engine', () => {
   it('starts a runtime stopped by hand again, moves its listener to the new port and reports the drift', async () => {
     const deps = fakeDeploymentDeps({ localImages: ['web:v1'] });
     const { spec, containerId } = await deployed(deps, 'web:v1');
-    const portBefore = deps.proxy.upstreamOf(resource);
+    const before = (await deps.proxy.current(resource))?.upstream;
     deps.containers.stopByHand(containerId, 137);
 
     await reconciled(deps, desiredRuntime(spec));
 
     const container = await deps.containers.inspect(containerId);
     expect(container).toMatchObject({ running: true });
-    expect(deps.proxy.upstreamOf(resource)).toBe(container!.hostPorts[8080]);
-    expect(deps.proxy.upstreamOf(resource)).not.toBe(portBefore);
+    const after = (await deps.proxy.current(resource))?.upstream;
+    expect(after).toEqual({ host: container!.networkIp, port: 8080 });
+    expect(after).not.toEqual(before);
     expect(drifts(deps)).toEqual([
       {
         resourceId: resource,

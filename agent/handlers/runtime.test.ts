@@ -13,6 +13,11 @@ import { controlRuntime, inspectRuntime } from './runtime.js';
 
 const resource = 'res_shop';
 
+/** Where the proxy sends the resource's traffic now. */
+async function upstream(deps: FakeDeploymentDeps) {
+  return (await deps.proxy.current(resource))?.upstream;
+}
+
 async function deployed(deps: FakeDeploymentDeps, image = 'web:v1') {
   const spec = fakeSpec(image, resource);
   const outcome = await applyDeployment(applyPayload(spec), deps);
@@ -48,33 +53,33 @@ describe('controlRuntime on the fake engine', () => {
       result: { runtimeState: 'running', containerName, accessUrl: 'http://127.0.0.1:20000' },
     });
     const container = await deps.containers.inspect(containerId);
-    expect(deps.proxy.upstreamOf(resource)).toBe(container!.hostPorts[8080]);
+    expect(await upstream(deps)).toEqual({ host: container!.networkIp, port: 8080 });
   });
 
   it('restarts a running container: stop, then start on a new port, routed again', async () => {
     const deps = fakeDeploymentDeps({ localImages: ['web:v1'] });
     const { spec, containerId, containerName } = await deployed(deps);
-    const portBefore = deps.proxy.upstreamOf(resource);
+    const before = await upstream(deps);
 
     const outcome = await controlRuntime(control(spec, 'restart'), deps);
 
     expect(outcome).toMatchObject({ succeeded: true, result: { runtimeState: 'running' } });
     expect(deps.containers.calls.slice(-2)).toEqual([`stop ${containerName}`, `start ${containerName}`]);
-    const port = (await deps.containers.inspect(containerId))!.hostPorts[8080];
-    expect(port).not.toBe(portBefore);
-    expect(deps.proxy.upstreamOf(resource)).toBe(port);
+    const ip = (await deps.containers.inspect(containerId))!.networkIp;
+    expect(ip).not.toBe(before?.host);
+    expect(await upstream(deps)).toEqual({ host: ip, port: 8080 });
   });
 
   it('answers container_start_failed, leaving the route alone, when the started container never becomes healthy', async () => {
     const deps = fakeDeploymentDeps({ localImages: ['web:v1'] });
     const { spec } = await deployed(deps);
-    const routedTo = deps.proxy.upstreamOf(resource);
+    const routedTo = await upstream(deps);
     deps.containers.script('web:v1', { healthy: false });
 
     const outcome = await controlRuntime(control(spec, 'restart'), deps);
 
     expect(outcome).toMatchObject({ succeeded: false, errorCode: 'container_start_failed' });
-    expect(deps.proxy.upstreamOf(resource)).toBe(routedTo);
+    expect(await upstream(deps)).toEqual(routedTo);
   });
 
   it('answers container_not_found for a deployment without a container here', async () => {
@@ -89,8 +94,7 @@ describe('controlRuntime on the fake engine', () => {
 describe('inspectRuntime on the fake engine', () => {
   it('shows the running container, the route read back from the proxy and one passing probe', async () => {
     const deps = fakeDeploymentDeps({ localImages: ['web:v1'] });
-    const { spec, containerId, containerName } = await deployed(deps);
-    const port = (await deps.containers.inspect(containerId))!.hostPorts[8080];
+    const { spec, containerName } = await deployed(deps);
     const { state: _state, ...target } = desiredRuntime(spec);
 
     const outcome = await inspectRuntime(target, deps);
@@ -99,7 +103,8 @@ describe('inspectRuntime on the fake engine', () => {
       succeeded: true,
       result: {
         container: { name: containerName, state: 'running', running: true, exitCode: null, restartCount: 0 },
-        route: { listenPort: 20000, upstreamPort: port },
+        // Through the resolver the proxy dials the container's internal port.
+        route: { listenPort: 20000, upstreamPort: 8080 },
         probe: { ok: true, detail: 'GET /healthz answered 200' },
       },
     });

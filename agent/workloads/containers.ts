@@ -21,6 +21,11 @@ export interface ContainerInfo {
   exitCode: number | null;
   /** Container port → host port on 127.0.0.1. Empty while stopped: the engine picks new ports at every start. */
   hostPorts: Record<number, number>;
+  /**
+   * Its address on Berth's network (the bridge the host reaches directly), where the proxy sends traffic; null
+   * while stopped (the engine may hand out another address at the next start) or when it is not on that network.
+   */
+  networkIp: string | null;
   createdAt: string;
   /** When the current (or last) run began; null if it never started. */
   startedAt: string | null;
@@ -109,6 +114,8 @@ const neverStarted = '0001-01-01T00:00:00Z';
 /** A {@link Containers} over a Docker engine. Only ever touches containers labelled `berth.managed=true`. */
 export function createDockerContainers(options: DockerContainersOptions): Containers {
   const { docker, log } = options;
+  // Without a network of its own a container is on the engine's default bridge, named "bridge".
+  const network = options.network ?? 'bridge';
 
   /** Inspects a container and insists it is Berth's. */
   async function inspectManaged(containerId: string): Promise<ContainerInfo> {
@@ -121,7 +128,7 @@ export function createDockerContainers(options: DockerContainersOptions): Contai
   async function inspectOrNull(containerId: string): Promise<ContainerInfo | null | 'not_managed'> {
     try {
       const raw = await docker.getContainer(containerId).inspect();
-      return raw.Config.Labels?.[berthLabels.managed] === 'true' ? toInfo(raw) : 'not_managed';
+      return raw.Config.Labels?.[berthLabels.managed] === 'true' ? toInfo(raw, network) : 'not_managed';
     } catch (error) {
       if (hasEngineStatus(error, 404)) return null;
       throw error;
@@ -301,7 +308,7 @@ function toContainerError(error: unknown, code: ContainerErrorCode, what: string
   return new ContainerError(code, `${what}: ${failure.reason}`, { cause: error });
 }
 
-function toInfo(raw: Dockerode.ContainerInspectInfo): ContainerInfo {
+function toInfo(raw: Dockerode.ContainerInspectInfo, network: string): ContainerInfo {
   const labels = raw.Config.Labels ?? {};
   const state = raw.State;
   const ended = state.Status === 'exited' || state.Status === 'dead' || state.Status === 'restarting';
@@ -314,6 +321,7 @@ function toInfo(raw: Dockerode.ContainerInspectInfo): ContainerInfo {
     running: state.Running,
     exitCode: ended ? state.ExitCode : null,
     hostPorts: hostPorts(raw.NetworkSettings.Ports),
+    networkIp: raw.NetworkSettings.Networks?.[network]?.IPAddress || null,
     createdAt: new Date(raw.Created).toISOString(),
     startedAt: state.StartedAt && state.StartedAt !== neverStarted ? new Date(state.StartedAt).toISOString() : null,
     restartCount: raw.RestartCount,

@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../shared/free-port.js';
 import { createLogger } from '../../shared/logger.js';
 import { type PrivateCaddy, startCaddy } from '../../test/helpers/caddy.js';
+import { startUpstreamResolver, type UpstreamResolver } from '../edge/resolver.js';
+import { upstreamRefreshMs } from '../edge/upstream.js';
 import {
+  type CaddyServerConfig,
   caddyServerConfig,
   checkListenerMigration,
   createCaddyTrafficSwitch,
@@ -25,19 +28,33 @@ interface Upstream {
   server: http.Server;
 }
 
-/** A loopback HTTP server answering its name; `/slow` answers after one second. */
-async function upstream(name: string): Promise<Upstream> {
+/**
+ * A loopback HTTP server answering its name; `/slow` answers after one second, `/stream` sends its name every
+ * 50 ms until the client goes. `host` other than 127.0.0.1 stands for a container's address on a bridge.
+ */
+async function upstream(name: string, host = '127.0.0.1', port = 0): Promise<Upstream> {
   const server = http.createServer((req, res) => {
+    if (req.url === '/stream') {
+      const timer = setInterval(() => res.write(`${name}\n`), 50);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     setTimeout(() => res.end(name), req.url === '/slow' ? 1000 : 0);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return { name, port: (server.address() as AddressInfo).port, server };
 }
 
 /** One GET to 127.0.0.1:`port`; resolves to the body of a 200 and rejects on anything else. */
-function get(port: number, agent: http.Agent | false, path = '/'): Promise<string> {
+/** The status Caddy answers on `port`, whatever the body. */
+async function status(port: number): Promise<number> {
+  return (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })).status;
+}
+
+function get(port: number, agent: http.Agent | false, path = '/', sockets?: Set<unknown>): Promise<string> {
   return new Promise((resolve, reject) => {
     const request = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      sockets?.add(res.socket);
       let body = '';
       res.setEncoding('utf8').on('data', (chunk: string) => {
         body += chunk;
@@ -75,7 +92,7 @@ afterAll(async () => {
   await Promise.all([a, b].map((u) => u && new Promise((resolve) => u.server.close(resolve))));
 });
 
-describe('the Caddy traffic switch', () => {
+describe('the Caddy traffic switch with static upstreams (no resolver)', () => {
   it('creates a loopback listener that answers from the upstream', async () => {
     const listenPort = await freePort();
     await traffic.route({ resourceId: 'res-one', listenPort, upstream: { host: '127.0.0.1', port: a.port } });
@@ -86,7 +103,7 @@ describe('the Caddy traffic switch', () => {
     );
   });
 
-  it('switches new requests to another upstream by patching only its upstreams, and reads the route back', async () => {
+  it('switches a static route by patching only its upstreams, and reads the route back', async () => {
     const before = await traffic.current('res-one');
     calls.length = 0;
     await traffic.route({ ...before!, upstream: { host: '127.0.0.1', port: b.port } });
@@ -248,5 +265,163 @@ describe('switching under load', () => {
     expect(await get(listenPort, false)).toBe('B');
     expect(await slow).toBe('A');
     await traffic.remove('res-slow');
+  });
+});
+
+describe('switching through the resolver', () => {
+  let dir: string;
+  let resolver: UpstreamResolver;
+  let dynamic: TrafficSwitch;
+  let c: Upstream;
+  let d: Upstream;
+  const switchCalls: string[] = [];
+  const config = async () => (await fetch(`${caddy.adminUrl}/config/`)).text();
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'berth-switch-'));
+    resolver = await startUpstreamResolver({ host: '127.0.0.1', port: 0, file: path.join(dir, 'r.json'), log });
+    // Two "containers" on one internal port, as two addresses of a bridge network would be.
+    c = await upstream('C', '127.0.0.2');
+    d = await upstream('D', '127.0.0.3', c.port);
+    const recording: typeof fetch = (input, init) => {
+      switchCalls.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`);
+      return fetch(input, init);
+    };
+    dynamic = createCaddyTrafficSwitch({ adminUrl: caddy.adminUrl, log, resolver, fetch: recording });
+  });
+
+  afterAll(async () => {
+    for (const u of [c, d]) u?.server.closeAllConnections();
+    await Promise.all([c, d].map((u) => u && new Promise((resolve) => u.server.close(resolve))));
+    await resolver?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const at = (u: Upstream) => ({ host: u === c ? '127.0.0.2' : '127.0.0.3', port: u.port });
+
+  it('writes the server once, with the name as a dynamic upstream and no static fallback', async () => {
+    const route = { resourceId: 'res-dns', listenPort: await freePort(), upstream: at(c) };
+    await dynamic.route(route);
+    expect(await get(route.listenPort, false)).toBe('C');
+    const server = (await (
+      await fetch(`${caddy.adminUrl}/config/apps/http/servers/berth-res-dns`)
+    ).json()) as CaddyServerConfig;
+    expect(server).toEqual(caddyServerConfig(route, resolver.address));
+    expect(server.routes[0].handle[0]).toMatchObject({
+      dynamic_upstreams: { source: 'a', name: 'res-dns.berth.internal', port: String(c.port) },
+    });
+    expect(server.routes[0].handle[0]).not.toHaveProperty('upstreams');
+    expect(resolver.get('res-dns')).toBe('127.0.0.2');
+    expect(await dynamic.current('res-dns')).toEqual(route);
+  });
+
+  it('switches by changing the record only: Caddy config byte-identical, settled when route resolves', async () => {
+    const before = (await dynamic.current('res-dns'))!;
+    const configBefore = await config();
+    switchCalls.length = 0;
+    const started = Date.now();
+    await dynamic.route({ ...before, upstream: at(d) });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(upstreamRefreshMs + 400);
+    expect(switchCalls).toEqual(['GET /config/']);
+    expect(await config()).toBe(configBefore);
+    for (let i = 0; i < 5; i++) expect(await get(before.listenPort, false)).toBe('D');
+    expect(await dynamic.current('res-dns')).toEqual({ ...before, upstream: at(d) });
+    switchCalls.length = 0;
+    await dynamic.route({ ...before, upstream: at(d) });
+    expect(switchCalls).toEqual(['GET /config/']);
+  });
+
+  it("leaves another resource's stream and idle keep-alive connection alone during switches", async () => {
+    const other = { resourceId: 'res-other', listenPort: await freePort(), upstream: at(c) };
+    await dynamic.route(other);
+    const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    expect(await get(other.listenPort, keepAlive, '/', sockets)).toBe('C');
+    let streamed = 0;
+    let streamError: unknown = null;
+    const stream = http.get({ host: '127.0.0.1', port: other.listenPort, path: '/stream', agent: false }, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        streamed += chunk.length;
+      });
+      res.on('error', (error) => {
+        streamError = error;
+      });
+    });
+    stream.on('error', (error) => {
+      streamError = error;
+    });
+    await sleep(200);
+    const route = (await dynamic.current('res-dns'))!;
+    for (const u of [c, d, c]) await dynamic.route({ ...route, upstream: at(u) });
+    const before = streamed;
+    await sleep(300);
+    expect(streamed).toBeGreaterThan(before);
+    expect(streamError).toBeNull();
+    expect(await get(other.listenPort, keepAlive, '/', sockets)).toBe('C');
+    expect(sockets.size).toBe(1);
+    stream.destroy();
+    keepAlive.destroy();
+    await dynamic.remove('res-other');
+  });
+
+  it('fails no request, keep-alive or fresh, while the record flips between two containers', async () => {
+    const route = (await dynamic.current('res-dns'))!;
+    const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    const served: Record<string, number> = {};
+    const failures: string[] = [];
+    let running = true;
+    const client = async (agent: http.Agent | false) => {
+      while (running) {
+        try {
+          const name = await get(route.listenPort, agent);
+          served[name] = (served[name] ?? 0) + 1;
+        } catch (error) {
+          failures.push((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+        }
+      }
+    };
+    const clients = [client(keepAlive), client(keepAlive), client(false), client(false)];
+    for (const u of [d, c, d, c]) await dynamic.route({ ...route, upstream: at(u) });
+    running = false;
+    await Promise.all(clients);
+    keepAlive.destroy();
+    expect(failures).toEqual([]);
+    expect(served['C']).toBeGreaterThan(50);
+    expect(served['D']).toBeGreaterThan(50);
+  });
+
+  it('answers 503 rather than reach a container address that may be stale while the resolver does not answer', async () => {
+    const route = { resourceId: 'res-fallback', listenPort: await freePort(), upstream: at(c) };
+    const alone = await startUpstreamResolver({
+      host: '127.0.0.1',
+      port: 0,
+      file: path.join(dir, 'alone.json'),
+      log,
+    });
+    const viaAlone = createCaddyTrafficSwitch({ adminUrl: caddy.adminUrl, log, resolver: alone });
+    await viaAlone.route(route);
+    await viaAlone.route({ ...route, upstream: at(d) });
+    expect(await get(route.listenPort, false)).toBe('D');
+    await alone.close();
+    await sleep(upstreamRefreshMs + 200);
+    expect(await status(route.listenPort)).toBe(503);
+    await viaAlone.remove('res-fallback');
+  });
+
+  it('rewrites the server for another internal port, and remove drops the record', async () => {
+    const route = (await dynamic.current('res-dns'))!;
+    const e = await upstream('E', '127.0.0.2');
+    try {
+      switchCalls.length = 0;
+      await dynamic.route({ ...route, upstream: { host: '127.0.0.2', port: e.port } });
+      expect(switchCalls).toEqual(['GET /config/', 'PATCH /config/apps/http/servers/berth-res-dns']);
+      expect(await get(route.listenPort, false)).toBe('E');
+      await dynamic.remove('res-dns');
+      expect(resolver.get('res-dns')).toBeNull();
+      expect(await dynamic.current('res-dns')).toBeNull();
+    } finally {
+      e.server.closeAllConnections();
+      await new Promise((resolve) => e.server.close(resolve));
+    }
   });
 });

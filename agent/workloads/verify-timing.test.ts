@@ -29,6 +29,7 @@ const container = (): ContainerInfo => ({
   running: true,
   exitCode: null,
   hostPorts: { 8080: port },
+  networkIp: null,
   createdAt: '2024-05-01T10:00:00.000Z',
   startedAt: '2024-05-01T10:00:00.000Z',
   restartCount: 0,

@@ -71,6 +71,7 @@ export function createFakeContainers(options: FakeContainersOptions = {}): FakeC
   const calls: string[] = [];
   let nextId = 1;
   let nextHostPort = firstHostPort;
+  let nextIp = 0;
   let lastCreated = 0;
 
   const isManaged = (r: Entry) => r.labels[berthLabels.managed] === 'true';
@@ -103,7 +104,7 @@ export function createFakeContainers(options: FakeContainersOptions = {}): FakeC
   function end(r: Entry, exitCode: number) {
     clearTimeout(r.exitTimer);
     if (!r.info.running) return;
-    Object.assign(r.info, { state: 'exited', running: false, exitCode, hostPorts: {} });
+    Object.assign(r.info, { state: 'exited', running: false, exitCode, hostPorts: {}, networkIp: null });
     for (const wake of [...r.followers]) wake();
   }
 
@@ -114,7 +115,16 @@ export function createFakeContainers(options: FakeContainersOptions = {}): FakeC
       throw new ContainerError('container_start_failed', `starting ${r.info.name}: ${behaviour.startFails}`);
     }
     const hostPorts = Object.fromEntries(r.ports.map((port) => [port, nextHostPort++]));
-    Object.assign(r.info, { state: 'running', running: true, exitCode: null, hostPorts, startedAt: isoNow() });
+    // Like Docker's IPAM: the next free address on the network at every start.
+    const networkIp = `172.30.${Math.floor(nextIp / 250)}.${(nextIp++ % 250) + 2}`;
+    Object.assign(r.info, {
+      state: 'running',
+      running: true,
+      exitCode: null,
+      hostPorts,
+      networkIp,
+      startedAt: isoNow(),
+    });
     r.checks = 0;
     for (const line of behaviour.output ?? []) write(r, line);
     if (behaviour.exitCode === undefined) return;
@@ -136,6 +146,7 @@ export function createFakeContainers(options: FakeContainersOptions = {}): FakeC
       running: false,
       exitCode: null,
       hostPorts: {},
+      networkIp: null,
       createdAt: new Date(lastCreated).toISOString(),
       startedAt: null,
       restartCount: 0,

@@ -62,7 +62,8 @@ describe('applyDeployment on the fake engine', () => {
       'previous-stopped',
     ]);
     expect(v1.result.accessUrl).toBe('http://127.0.0.1:20000');
-    expect(deps.proxy.upstreamOf(resource)).toBe(v2.hostPorts[8080]);
+    // The proxy reaches the container on Berth's network at its internal port, not through a published port.
+    expect((await deps.proxy.current(resource))?.upstream).toEqual({ host: v2.networkIp, port: 8080 });
     expect(oldRunningAtSwitch).toBe(true);
     expect(deps.containers.all().map((c) => c.deploymentId)).toEqual([spec.deploymentId]);
     expect(deps.containers.calls.slice(-2)).toEqual([
