@@ -13,6 +13,7 @@ import { pathParamsInBodyPlugin } from './http/path-params-in-body.js';
 import { routeNotFoundPlugin, routerErrorOptions } from './http/route-not-found.js';
 import { installValidators } from './http/validation.js';
 import { accessPolicyRoutes } from './modules/access-policies/routes.js';
+import { certificateRoutes } from './modules/certificates/routes.js';
 import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
 import { deploymentRoutes } from './modules/deployments/routes.js';
 import { edgeRoutes } from './modules/edge/routes.js';
@@ -117,6 +118,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(accessPolicyRoutes, { policies: services.accessPolicies });
   await app.register(edgeRoutes, { edge: services.edge, resources: services.resources, now: services.clock });
+  await app.register(certificateRoutes, { certificates: services.certificates });
   await app.register(agentDistributionRoutes, { ca: () => ca });
   return app;
 }

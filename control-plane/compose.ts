@@ -96,6 +96,8 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
     },
     async stop() {
       await gateway.stop();
+      // Observations started by the link's hooks finish before the database goes away.
+      await services.certificateJobs.stop();
       await httpApp.close();
       await hub.stop();
     },

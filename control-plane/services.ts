@@ -6,6 +6,10 @@ import type { ControlPlaneConfig } from './config.js';
 import type { NotifyHub } from './db/notify-hub.js';
 import { createAccessPolicyService } from './modules/access-policies/service.js';
 import { createCommandService } from './modules/agent-commands/service.js';
+import { createCertificateJobs } from './modules/certificates/agent-link.js';
+import { serversOfBinding as bindingServers } from './modules/certificates/binding-servers.js';
+import { createCertificateObserver } from './modules/certificates/observe.js';
+import { createCertificateService } from './modules/certificates/service.js';
 import { createConfigurationService } from './modules/configuration/service.js';
 import { createDeployTokenService } from './modules/deploy-tokens/service.js';
 import { createDeploymentAgentLink, deploymentHooks } from './modules/deployments/agent-link.js';
@@ -93,9 +97,24 @@ export function createServices(deps: ServiceDependencies) {
   const runtime = createRuntimeService({ now, commands, resources });
   const health = createResourceHealth({ now, resources, runtime });
   const edge = createEdgeService({ now, log, commands, servers });
+  const certificates = createCertificateService({
+    now,
+    log,
+    keyRing,
+    publisher: edge.publisher,
+    serversOf: bindingServers,
+  });
+  const certificateObserver = createCertificateObserver({
+    now,
+    log,
+    inspector: edge.inspector,
+    serversOf: bindingServers,
+  });
+  const certificateJobs = createCertificateJobs({ now, log, observer: certificateObserver, commands });
   const agentLink: AgentLinkHooks = combineHooks(
     deploymentHooks(createDeploymentAgentLink({ now, keyRing, log, commands })),
     edgeHooks(edge),
+    certificateJobs.hooks,
   );
   const localServer = createLocalServerRegistration({ servers, enrollment });
   return {
@@ -120,6 +139,9 @@ export function createServices(deps: ServiceDependencies) {
     health,
     clock: now,
     edge,
+    certificates,
+    certificateObserver,
+    certificateJobs,
     agentLink,
     localServer,
   };

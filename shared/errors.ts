@@ -265,3 +265,47 @@ export const agentErrorCodes = {
 
 /** One of {@link agentErrorCodes}. */
 export type AgentErrorCode = keyof typeof agentErrorCodes;
+
+/**
+ * The finer reasons of domain-binding and certificate failures: a refused request carries one in `details.reason`
+ * (its public code stays `VALIDATION_ERROR` or `CONFLICT`), and a certificate attempt or ownership check that failed
+ * stores one as its `errorCode`. Never renamed; `docs/errors.md` lists them (checked by the certificates tests).
+ */
+export const domainErrorCodes = {
+  domain_name_invalid: 'The domain name is not lower-case RFC 1123 labels (1–63 characters each, 253 in all).',
+  domain_name_wildcard: 'The domain name is a wildcard (`*.example.com`); bind each host name on its own.',
+  domain_name_ip_literal: 'The domain name is an IP address; bind a DNS name that points at the server.',
+  domain_already_bound: 'The domain is already bound (to this or another resource) on this Berth instance.',
+  resource_scope_mismatch: 'The resource is not in the project and environment the request names.',
+  redirect_target_invalid: 'The redirect target is not another live binding of the organization that serves traffic.',
+  proxy_kind_unsupported: 'Berth routes bindings through Caddy only; `traefik` is refused.',
+  ownership_record_missing: 'The ownership check found no TXT record or HTTP token (DNS may not have propagated yet).',
+  ownership_mismatch: 'The ownership check found a TXT record or HTTP answer, but not the binding’s challenge token.',
+  ownership_lookup_failed:
+    'The ownership check could not complete (the DNS resolver or the HTTP server did not answer).',
+  certificate_chain_invalid: '`certificateChain` holds no PEM certificate, or a block that is not one.',
+  private_key_invalid: '`privateKey` is not a PEM private key Node can read.',
+  private_key_encrypted: '`privateKey` is encrypted; import it unencrypted (Berth seals it at rest itself).',
+  certificate_key_mismatch: 'The private key does not belong to the first (leaf) certificate of the chain.',
+  certificate_chain_incomplete:
+    'A certificate of the chain is not issued by the next one, or the last one is neither a root nor issued by a known root.',
+  certificate_signature_invalid: "A certificate's signature does not verify with the next certificate's public key.",
+  certificate_expired: 'A certificate of the chain is past its notAfter.',
+  certificate_not_yet_valid: 'A certificate of the chain has a notBefore in the future.',
+  certificate_domain_mismatch: "The leaf certificate's names do not cover the binding's domain.",
+  certificate_tls_disabled:
+    'The binding has tlsMode "disabled" or certificatePolicy "disabled": it takes no certificate.',
+  certificate_policy_manual: 'The binding has certificatePolicy "manual": import a certificate instead of issuing one.',
+  certificate_active: 'The certificate is in use; revoke it (or import a replacement) before deleting it.',
+  certificate_not_retriable: 'Only a managed certificate whose latest attempt failed can be retried.',
+  certificate_not_served:
+    'The edge proxy did not serve a certificate for the domain before the deadline (the ACME order failed, DNS does not point at the server, or the agent is away).',
+  certificate_revoked:
+    'The attempt ended before it was issued: its certificate was revoked, deleted or replaced by an import.',
+  certificate_expired_unrenewed: 'A certificate reached its notAfter without a renewal being observed.',
+  renewal_overdue: 'A managed certificate expires within 30 days and the edge proxy has not renewed it yet.',
+  imported_certificate_expiring: 'An imported certificate expires within 30 days; import a renewed one.',
+} as const satisfies Record<string, string>;
+
+/** One of {@link domainErrorCodes}. */
+export type DomainErrorCode = keyof typeof domainErrorCodes;

@@ -21,6 +21,10 @@ export const idPrefixes = {
   configEntry: 'cfg',
   sshCredential: 'crd',
   accessPolicy: 'dap',
+  domainBinding: 'dom',
+  verificationAttempt: 'dva',
+  certificate: 'crt',
+  certificateAttempt: 'cat',
   request: 'req',
 } as const;
 

@@ -15,7 +15,8 @@ export interface BenchOptions {
   json: string | undefined;
 }
 
-function positive(name: string, raw: string | undefined, fallback: number): number {
+/** `raw` as a positive integer (`fallback` when absent); throws naming `--name` otherwise. */
+export function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);

@@ -21,6 +21,7 @@ import {
 import { ping, startDockerd } from '../../test/helpers/dockerd.js';
 import { buildTestImages, type TestImages } from '../../test/helpers/images.js';
 import { type ApiClient, createApiClient } from './api-client.js';
+import { UndoSteps } from './harness.js';
 import { startCluster } from './postgres.js';
 import { waitFor } from './stats.js';
 
@@ -42,7 +43,7 @@ export class BenchDeployRig {
   environmentId = '';
   resourceId = '';
   /** Undo steps of what has started so far, run last first by `stop()`. */
-  private readonly undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
+  private readonly undo = new UndoSteps();
   private controlPlane?: BerthProcess;
   private agent?: LoggedProcess;
   private stopping?: Promise<string[]>;
@@ -181,15 +182,7 @@ export class BenchDeployRig {
    * PostgreSQL, temp folder), carrying on past failures; resolves with what failed to stop.
    */
   stop(): Promise<string[]> {
-    this.stopping ??= (async () => {
-      const failures: string[] = [];
-      for (const step of this.undo.reverse()) {
-        await step.run().catch((error: unknown) => {
-          failures.push(`${step.what}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
-        });
-      }
-      return failures;
-    })();
+    this.stopping ??= this.undo.runAll();
     return this.stopping;
   }
 

@@ -12,6 +12,8 @@ export function rssBytes(pid: number): number {
 }
 
 interface Stat {
+  /** The command name (field 2, without its parentheses). */
+  comm: string;
   ppid: number;
   /** utime + stime, in clock ticks. */
   cpuTicks: number;
@@ -27,7 +29,19 @@ function stat(pid: number): Stat | undefined {
   // The command name (field 2) may hold spaces; everything after its closing parenthesis is space-separated.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
-  return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+  return { comm, ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+}
+
+/** Pids of the live processes of `parent` (this process by default) whose command name is `comm`. */
+export function childPidsNamed(comm: string, parent = process.pid): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const found = stat(Number(entry));
+    if (found?.comm === comm && found.ppid === parent) pids.push(Number(entry));
+  }
+  return pids;
 }
 
 /** CPU time used so far by `pid` (user + system), in seconds. */

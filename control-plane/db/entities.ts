@@ -1,8 +1,10 @@
 import { DefaultAccessPolicy } from '../modules/access-policies/entity.js';
 import { AgentCommand } from '../modules/agent-commands/entity.js';
+import { Certificate } from '../modules/certificates/entity.js';
 import { ConfigEntry } from '../modules/configuration/entity.js';
 import { DeployToken } from '../modules/deploy-tokens/entity.js';
 import { Deployment, DeploymentEvent, DeploymentLogLine } from '../modules/deployments/entity.js';
+import { DomainBinding } from '../modules/domain-bindings/entity.js';
 import { Environment } from '../modules/environments/entity.js';
 import { Membership, Organization, User } from '../modules/identity/entity.js';
 import { Project } from '../modules/projects/entity.js';
@@ -34,4 +36,6 @@ export const entities = [
   AgentCommand,
   ServerDesiredState,
   CertificateAuthorityRecord,
+  DomainBinding,
+  Certificate,
 ];

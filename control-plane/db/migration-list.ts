@@ -9,6 +9,7 @@ import { Migration20261123184432DefaultAccessPolicies } from './migrations/Migra
 import { Migration20261206224303ServerWorkloadRoles } from './migrations/Migration20261206224303ServerWorkloadRoles.js';
 import { Migration20261206224313FirstAdminIdempotencyKey } from './migrations/Migration20261206224313FirstAdminIdempotencyKey.js';
 import { Migration20261207050000EdgeProxy } from './migrations/Migration20261207050000EdgeProxy.js';
+import { Migration20261207061500DomainsCertificates } from './migrations/Migration20261207061500DomainsCertificates.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -26,4 +27,5 @@ export const migrations = [
   { name: 'Migration20261206224303ServerWorkloadRoles', class: Migration20261206224303ServerWorkloadRoles },
   { name: 'Migration20261206224313FirstAdminIdempotencyKey', class: Migration20261206224313FirstAdminIdempotencyKey },
   { name: 'Migration20261207050000EdgeProxy', class: Migration20261207050000EdgeProxy },
+  { name: 'Migration20261207061500DomainsCertificates', class: Migration20261207061500DomainsCertificates },
 ];

@@ -13,6 +13,7 @@ export interface SealedColumn {
  */
 export const sealedColumns: readonly SealedColumn[] = [
   { table: 'certificate_authorities', column: 'sealed_private_key', idColumn: 'id' },
+  { table: 'certificates', column: 'sealed_private_key', idColumn: 'id' },
   { table: 'config_entries', column: 'sealed_value', idColumn: 'id' },
   { table: 'deployments', column: 'sealed_env', idColumn: 'id' },
   { table: 'servers', column: 'sealed_ssh_private_key', idColumn: 'id' },
