@@ -2,10 +2,9 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commandKind } from '../../../shared/command-catalogue.js';
 import type { EdgeInspectPayload, EdgeInspectResult, ServedCertificate } from '../../../shared/edge-command.js';
-import { newId } from '../../../shared/ids.js';
 import { type DeployFixture, startDeployFixture } from '../../../test/helpers/deploy-fixture.js';
+import { insertBindingRow } from '../../../test/helpers/domain-binding-row.js';
 import { createTestCa, issueTestLeaf, type TestCa } from '../../../test/helpers/test-certificates.js';
-import { DomainBinding } from '../domain-bindings/entity.js';
 import { Project } from '../projects/entity.js';
 
 let fixture: DeployFixture;
@@ -89,31 +88,14 @@ async function createBinding(domainName: string): Promise<string> {
   const ids = await fixture.createResource();
   const em = fixture.t.orm.em.fork();
   const project = await em.findOneOrFail(Project, ids.projectId);
-  const at = new Date();
-  const binding = em.create(DomainBinding, {
-    id: newId('domainBinding'),
-    organization: project.organization.id,
-    project: ids.projectId,
-    environment: ids.environmentId,
-    resource: ids.resourceId,
-    server: serverId,
+  return insertBindingRow(em, {
+    organizationId: project.organization.id,
+    projectId: ids.projectId,
+    environmentId: ids.environmentId,
+    resourceId: ids.resourceId,
+    serverId,
     domainName,
-    domainKey: domainName,
-    pathPrefix: '/',
-    proxyKind: 'caddy',
-    tlsMode: 'auto',
-    certificatePolicy: 'auto',
-    redirectTo: null,
-    redirectStatus: null,
-    challengeToken: 'c'.repeat(43),
-    ownershipVerifiedAt: null,
-    verificationAttempts: [],
-    dnsObservation: { status: 'pending', expectedTargets: [], observedTargets: [], checkedAt: null, message: null },
-    createdAt: at,
-    updatedAt: at,
   });
-  await em.flush();
-  return binding.id;
 }
 
 describe('managed certificate observation', () => {

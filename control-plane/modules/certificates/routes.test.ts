@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandKind } from '../../../shared/command-catalogue.js';
 import type { EdgeSyncQueued } from '../../../shared/edge-command.js';
 import { domainErrorCodes } from '../../../shared/errors.js';
-import { newId } from '../../../shared/ids.js';
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js';
+import { insertBindingRow } from '../../../test/helpers/domain-binding-row.js';
 import { registerServer } from '../../../test/helpers/register-server.js';
 import {
   createIntermediateCa,
@@ -74,32 +74,18 @@ async function createBinding(
     source: { kind: 'docker-image', locator: 'berth-test/web:1' },
     networkProfile: { internalPort: 8080 },
   });
-  const em = t.orm.em.fork();
-  const at = new Date();
-  const binding = em.create(DomainBinding, {
-    id: newId('domainBinding'),
-    organization: organizationId,
-    project: projectId,
-    environment: environmentId,
-    resource: res.json().id,
-    server: extra.ownServer === false ? null : serverId,
-    domainName,
-    domainKey: domainName,
-    pathPrefix: '/',
-    proxyKind: 'caddy',
-    tlsMode: extra.tlsMode ?? 'auto',
-    certificatePolicy: extra.certificatePolicy ?? 'auto',
-    redirectTo: null,
-    redirectStatus: null,
-    challengeToken: 'c'.repeat(43),
-    ownershipVerifiedAt: null,
-    verificationAttempts: [],
-    dnsObservation: { status: 'pending', expectedTargets: [], observedTargets: [], checkedAt: null, message: null },
-    createdAt: at,
-    updatedAt: at,
-  });
-  await em.flush();
-  return binding.id;
+  return insertBindingRow(
+    t.orm.em.fork(),
+    {
+      organizationId,
+      projectId,
+      environmentId,
+      resourceId: res.json().id,
+      serverId: extra.ownServer === false ? null : serverId,
+      domainName,
+    },
+    extra,
+  );
 }
 
 const importCertificate = (domainBindingId: string, certificateChain: string, privateKey: string) =>

@@ -1,9 +1,8 @@
 import { expect } from 'vitest';
 import { failLatestAttempt } from '../../../control-plane/modules/certificates/attempts.js';
 import { Certificate } from '../../../control-plane/modules/certificates/entity.js';
-import { DomainBinding } from '../../../control-plane/modules/domain-bindings/entity.js';
 import { Resource } from '../../../control-plane/modules/resources/entity.js';
-import { newId } from '../../../shared/ids.js';
+import { insertBindingRow } from '../../helpers/domain-binding-row.js';
 import { createTestCa, issueTestLeaf, type TestCa } from '../../helpers/test-certificates.js';
 import { createResource, createServer, request, rig, useSeedRig } from './fixtures.js';
 import { describeSeedScenarios } from './scenarios.js';
@@ -24,31 +23,15 @@ async function createBinding(): Promise<{ id: string; domainName: string }> {
   const serverId = await createServer();
   const em = rig.t.orm.em.fork();
   const resource = await em.findOneOrFail(Resource, resourceId);
-  const at = new Date();
-  const binding = em.create(DomainBinding, {
-    id: newId('domainBinding'),
-    organization: resource.organization.id,
-    project: resource.project.id,
-    environment: resource.environment.id,
-    resource: resourceId,
-    server: serverId,
+  const id = await insertBindingRow(em, {
+    organizationId: resource.organization.id,
+    projectId: resource.project.id,
+    environmentId: resource.environment.id,
+    resourceId,
+    serverId,
     domainName,
-    domainKey: domainName,
-    pathPrefix: '/',
-    proxyKind: 'caddy',
-    tlsMode: 'auto',
-    certificatePolicy: 'auto',
-    redirectTo: null,
-    redirectStatus: null,
-    challengeToken: 'c'.repeat(43),
-    ownershipVerifiedAt: null,
-    verificationAttempts: [],
-    dnsObservation: { status: 'pending', expectedTargets: [], observedTargets: [], checkedAt: null, message: null },
-    createdAt: at,
-    updatedAt: at,
   });
-  await em.flush();
-  return { id: binding.id, domainName };
+  return { id, domainName };
 }
 
 const importFor = async (binding: { id: string; domainName: string }) => {
