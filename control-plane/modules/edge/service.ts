@@ -1,3 +1,4 @@
+import { OptimisticLockError } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type CommandResultOf, commandKind } from '../../../shared/command-catalogue.js';
 import { AppError } from '../../../shared/errors.js';
@@ -29,6 +30,25 @@ const bootstrapDeadlineMs = 24 * 3600_000;
 
 const unreachableReason = "The server's agent is not connected; the proxy is configured as soon as it reconnects.";
 
+/** Attempts of one edge write when the server row keeps changing under it. */
+const maxConflictAttempts = 5;
+
+/**
+ * Runs `operation` again on a fresh read when the server row (optimistically locked) changed between its read and its
+ * write: an agent's result recorded meanwhile, or another request. Each edge write is one flush, so a refused one left
+ * nothing half-written. Only for an `em` that is not inside a caller's transaction (it is cleared).
+ */
+async function retryOnConflict<T>(em: EntityManager, operation: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!(error instanceof OptimisticLockError) || attempt >= maxConflictAttempts) throw error;
+      em.clear();
+    }
+  }
+}
+
 /**
  * The edge proxy of every server: the server endpoints (configure, bootstrap), the edge document published to each
  * agent as `edge.sync` whenever what it must serve changes, and the read-back of what Caddy serves (`edge.inspect`).
@@ -54,13 +74,6 @@ export function createEdgeService(options: EdgeServiceOptions) {
     }
     server.edgeDocumentVersion += 1;
     server.edgeDocumentHash = plan.hash;
-    await commands.enqueue(
-      em,
-      server.id,
-      commandKind.edgeSync,
-      { version: server.edgeDocumentVersion, ...plan.document },
-      syncDeadlineMs,
-    );
     server.edgeLastAttemptAt = now();
     if (server.connectionState !== 'connected') {
       server.edgeStatus = 'pending';
@@ -70,6 +83,14 @@ export function createEdgeService(options: EdgeServiceOptions) {
       // Serving the previous document until the agent answers: `ready` stays true of what is served.
       server.edgeStatus ??= 'pending';
     }
+    // The server's fields go in the enqueue's flush: the command and the row change are written together or not at all.
+    await commands.enqueue(
+      em,
+      server.id,
+      commandKind.edgeSync,
+      { version: server.edgeDocumentVersion, ...plan.document },
+      syncDeadlineMs,
+    );
     await em.flush();
     log.info(
       { serverId: server.id, version: server.edgeDocumentVersion, routes: plan.document.routes.length },
@@ -139,96 +160,103 @@ export function createEdgeService(options: EdgeServiceOptions) {
       accessSummaryOf(em, resourceId, (serverId) => planEdge(em, serverId, source)),
 
     /** `POST /servers/{id}/edge-proxy/configuration`: stores the kind and publishes what it means. */
-    async configure(em: EntityManager, auth: Caller, serverId: string, proxyKind: 'none' | 'traefik' | 'caddy') {
-      const server = await servers.load(em, auth, serverId);
-      const changed = server.proxyKind !== proxyKind;
-      server.proxyKind = proxyKind;
-      server.updatedAt = now();
-      if (changed) {
-        // A new kind starts from scratch: what was observed of the old one says nothing about it.
-        server.edgeStatus = proxyKind === 'traefik' ? 'failed' : 'pending';
-        server.edgeLastErrorCode = null;
-        server.edgeLastErrorMessage = null;
-      }
-      await em.flush();
-      await publisher.publish(em, serverId);
-      return { id: server.id, edgeProxy: { kind: server.proxyKind, status: edgeStatusOf(server) } };
+    configure(em: EntityManager, auth: Caller, serverId: string, proxyKind: 'none' | 'traefik' | 'caddy') {
+      return retryOnConflict(em, async () => {
+        const server = await servers.load(em, auth, serverId);
+        const changed = server.proxyKind !== proxyKind;
+        server.proxyKind = proxyKind;
+        server.updatedAt = now();
+        if (changed) {
+          // A new kind starts from scratch: what was observed of the old one says nothing about it.
+          server.edgeStatus = proxyKind === 'traefik' ? 'failed' : 'pending';
+          server.edgeLastErrorCode = null;
+          server.edgeLastErrorMessage = null;
+        }
+        await em.flush();
+        await publisher.publish(em, serverId);
+        return { id: server.id, edgeProxy: { kind: server.proxyKind, status: edgeStatusOf(server) } };
+      });
     },
 
     /** `POST /servers/{id}/edge-proxy/bootstrap`: starts Caddy on the server, or adopts the one running there. */
-    async bootstrap(em: EntityManager, auth: Caller, serverId: string) {
-      const server = await servers.load(em, auth, serverId);
-      if (server.proxyKind !== 'caddy') {
-        throw new AppError('conflict', `Server "${serverId}" has edge proxy kind "${server.proxyKind}".`, {
-          field: 'proxyKind',
-          hint: 'Configure proxyKind "caddy" first (POST /servers/{serverId}/edge-proxy/configuration).',
-        });
-      }
-      const issued = await commands.enqueue(em, serverId, commandKind.edgeBootstrap, {}, bootstrapDeadlineMs);
-      server.edgeLastAttemptAt = now();
-      if (server.connectionState === 'connected') {
-        server.edgeStatus = 'starting';
-      } else {
-        server.edgeStatus = 'pending';
-        server.edgeLastErrorCode = 'agent_unreachable';
-        server.edgeLastErrorMessage = unreachableReason;
-      }
-      await em.flush();
-      return { serverId, attemptId: issued.id };
+    bootstrap(em: EntityManager, auth: Caller, serverId: string) {
+      return retryOnConflict(em, async () => {
+        const server = await servers.load(em, auth, serverId);
+        if (server.proxyKind !== 'caddy') {
+          throw new AppError('conflict', `Server "${serverId}" has edge proxy kind "${server.proxyKind}".`, {
+            field: 'proxyKind',
+            hint: 'Configure proxyKind "caddy" first (POST /servers/{serverId}/edge-proxy/configuration).',
+          });
+        }
+        server.edgeLastAttemptAt = now();
+        if (server.connectionState === 'connected') {
+          server.edgeStatus = 'starting';
+        } else {
+          server.edgeStatus = 'pending';
+          server.edgeLastErrorCode = 'agent_unreachable';
+          server.edgeLastErrorMessage = unreachableReason;
+        }
+        // One flush for the command and the row: a conflict on the row leaves no command behind to be queued twice.
+        const issued = await commands.enqueue(em, serverId, commandKind.edgeBootstrap, {}, bootstrapDeadlineMs);
+        await em.flush();
+        return { serverId, attemptId: issued.id };
+      });
     },
 
     /** Records what an edge command answered, and publishes again when the agent may have lost the document. */
-    async onCommandCompleted(em: EntityManager, commandId: string): Promise<void> {
-      const command = await commands.find(em, commandId);
-      if (command === null) return;
-      const serverId = command.server.id;
-      if (command.kind === commandKind.edgeSync) {
-        if (command.errorCode === 'superseded') return;
-        const server = await em.findOneOrFail(Server, serverId);
-        const at = command.completedAt ?? now();
-        if (command.state === 'succeeded') {
-          const result = command.result as CommandResultOf<typeof commandKind.edgeSync>;
-          server.edgeAppliedVersion = Math.max(server.edgeAppliedVersion, result.version);
-          server.edgeHttpPort = result.httpPort;
-          server.edgeHttpsPort = result.httpsPort;
-          server.edgeObservedAt = new Date(result.appliedAt);
-          if (result.version >= server.edgeDocumentVersion) {
-            server.edgeStatus = result.status;
-            server.edgeLastSucceededAt = at;
+    onCommandCompleted(em: EntityManager, commandId: string): Promise<void> {
+      return retryOnConflict(em, async () => {
+        const command = await commands.find(em, commandId);
+        if (command === null) return;
+        const serverId = command.server.id;
+        if (command.kind === commandKind.edgeSync) {
+          if (command.errorCode === 'superseded') return;
+          const server = await em.findOneOrFail(Server, serverId);
+          const at = command.completedAt ?? now();
+          if (command.state === 'succeeded') {
+            const result = command.result as CommandResultOf<typeof commandKind.edgeSync>;
+            server.edgeAppliedVersion = Math.max(server.edgeAppliedVersion, result.version);
+            server.edgeHttpPort = result.httpPort;
+            server.edgeHttpsPort = result.httpsPort;
+            server.edgeObservedAt = new Date(result.appliedAt);
+            if (result.version >= server.edgeDocumentVersion) {
+              server.edgeStatus = result.status;
+              server.edgeLastSucceededAt = at;
+              server.edgeLastErrorCode = null;
+              server.edgeLastErrorMessage = null;
+            }
+          } else {
+            server.edgeStatus = 'failed';
+            server.edgeLastErrorCode = command.errorCode ?? 'failed';
+            server.edgeLastErrorMessage = command.errorMessage ?? 'The agent could not apply the edge document.';
+            // Sent again with the next change, or by a bootstrap; a stored hash would hide it from a re-publish.
+            server.edgeDocumentHash = null;
+          }
+          await em.flush();
+          return;
+        }
+        if (command.kind === commandKind.edgeBootstrap) {
+          const server = await em.findOneOrFail(Server, serverId);
+          if (command.state === 'succeeded') {
+            server.edgeLastSucceededAt = command.completedAt ?? now();
             server.edgeLastErrorCode = null;
             server.edgeLastErrorMessage = null;
+            server.edgeStatus = 'pending';
+            // A Caddy just started knows nothing of Berth's routes: send the whole document again.
+            server.edgeDocumentHash = null;
+          } else {
+            server.edgeStatus = 'failed';
+            server.edgeLastErrorCode = command.errorCode ?? 'failed';
+            server.edgeLastErrorMessage = command.errorMessage ?? 'The agent could not start the edge proxy.';
           }
-        } else {
-          server.edgeStatus = 'failed';
-          server.edgeLastErrorCode = command.errorCode ?? 'failed';
-          server.edgeLastErrorMessage = command.errorMessage ?? 'The agent could not apply the edge document.';
-          // Sent again with the next change, or by a bootstrap; a stored hash would hide it from a re-publish.
-          server.edgeDocumentHash = null;
+          await em.flush();
+          if (command.state === 'succeeded') await publisher.publish(em, serverId);
+          return;
         }
-        await em.flush();
-        return;
-      }
-      if (command.kind === commandKind.edgeBootstrap) {
-        const server = await em.findOneOrFail(Server, serverId);
-        if (command.state === 'succeeded') {
-          server.edgeLastSucceededAt = command.completedAt ?? now();
-          server.edgeLastErrorCode = null;
-          server.edgeLastErrorMessage = null;
-          server.edgeStatus = 'pending';
-          // A Caddy just started knows nothing of Berth's routes: send the whole document again.
-          server.edgeDocumentHash = null;
-        } else {
-          server.edgeStatus = 'failed';
-          server.edgeLastErrorCode = command.errorCode ?? 'failed';
-          server.edgeLastErrorMessage = command.errorMessage ?? 'The agent could not start the edge proxy.';
-        }
-        await em.flush();
-        if (command.state === 'succeeded') await publisher.publish(em, serverId);
-        return;
-      }
-      if (command.kind === commandKind.edgeInspect) return;
-      // Anything else may have changed what runs on the server (a deployment, a stop, a start).
-      await publisher.publish(em, serverId);
+        if (command.kind === commandKind.edgeInspect) return;
+        // Anything else may have changed what runs on the server (a deployment, a stop, a start).
+        await publisher.publish(em, serverId);
+      });
     },
   };
 }

@@ -36,12 +36,18 @@ export class DeployRig extends FaultRig {
   projectId = '';
   environmentId = '';
   resourceId = '';
+  /** More agent settings on top of the rig's own (e.g. the edge ports), set before `start()`. */
+  extraAgentEnv: Record<string, string> = {};
   /** Settings added to the control plane from its next boot on (see {@link restartControlPlane}). */
   private cpOverrides: Record<string, string> = {};
 
   override async start(): Promise<void> {
     this.caddy = await startCaddy();
-    this.agentEnv = { BERTH_CADDY_ADMIN_URL: this.caddy.adminUrl, BERTH_RECONCILE_SECONDS: '2' };
+    this.agentEnv = {
+      BERTH_CADDY_ADMIN_URL: this.caddy.adminUrl,
+      BERTH_RECONCILE_SECONDS: '2',
+      ...this.extraAgentEnv,
+    };
     await super.start();
     this.docker = new Dockerode({ socketPath: this.dockerd!.socketPath });
     this.images = await buildTestImages(this.docker);
