@@ -82,11 +82,11 @@ async function main(): Promise<void> {
   // The first deployment of a resource also opens its Caddy listener and the agent's network: not measured.
   const first = await rig.deploy();
   const firstView = await rig.ended(first);
-  if (firstView.status !== 'succeeded' || firstView.accessUrl === null) {
+  if (firstView.status !== 'succeeded' || firstView.directUrl === null) {
     throw new Error(`warm-up deployment ended ${firstView.status}: ${firstView.errorCode} ${firstView.errorMessage}`);
   }
-  const accessUrl = firstView.accessUrl;
-  progress(startedAt, `warm-up deployment succeeded; access URL ${accessUrl}`);
+  const accessUrl = firstView.directUrl;
+  progress(startedAt, `warm-up deployment succeeded; direct URL ${accessUrl}`);
 
   phase = 'measure';
   const busy0 = machineBusySeconds();

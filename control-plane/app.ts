@@ -16,6 +16,7 @@ import { accessPolicyRoutes } from './modules/access-policies/routes.js';
 import { certificateRoutes } from './modules/certificates/routes.js';
 import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
 import { deploymentRoutes } from './modules/deployments/routes.js';
+import { domainBindingRoutes } from './modules/domain-bindings/routes.js';
 import { edgeRoutes } from './modules/edge/routes.js';
 import { environmentRoutes } from './modules/environments/routes.js';
 import { identityRoutes } from './modules/identity/routes.js';
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await app.register(accessPolicyRoutes, { policies: services.accessPolicies });
   await app.register(edgeRoutes, { edge: services.edge, resources: services.resources, now: services.clock });
+  await app.register(domainBindingRoutes, { bindings: services.domainBindings });
   await app.register(certificateRoutes, { certificates: services.certificates });
   await app.register(agentDistributionRoutes, { ca: () => ca });
   return app;

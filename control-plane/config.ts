@@ -175,6 +175,28 @@ export const controlPlaneSettings = {
     fallback: () => 900,
     parse: integer(1, 86400),
   },
+  dnsResolver: {
+    env: 'BERTH_DNS_RESOLVER',
+    flag: 'dns-resolver',
+    description: 'host:port of the DNS server domain ownership checks ask; unset: the system resolvers',
+    defaultText: 'the system resolvers',
+    fallback: () => undefined as string | undefined,
+    parse: (raw: string): string | undefined => {
+      // node:dns `setServers` takes `1.2.3.4`, `1.2.3.4:53`, `[::1]:53`: an address, not a name.
+      if (!/^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(raw)) {
+        throw new Error('must be an IP address with an optional port (127.0.0.1:5353, [::1]:53)');
+      }
+      return raw;
+    },
+  },
+  httpChallengePort: {
+    env: 'BERTH_HTTP_CHALLENGE_PORT',
+    flag: 'http-challenge-port',
+    description: "port the http-token ownership check fetches the token from on the domain's address",
+    defaultText: '80',
+    fallback: () => 80,
+    parse: integer(1, 65535),
+  },
 } satisfies Record<string, SettingSpec<unknown>>;
 
 const controlPlaneConfig = configOf(controlPlaneSettings);

@@ -7,7 +7,6 @@ import type { NotifyHub } from './db/notify-hub.js';
 import { createAccessPolicyService } from './modules/access-policies/service.js';
 import { createCommandService } from './modules/agent-commands/service.js';
 import { createCertificateJobs } from './modules/certificates/agent-link.js';
-import { serversOfBinding as bindingServers } from './modules/certificates/binding-servers.js';
 import { createCertificateObserver } from './modules/certificates/observe.js';
 import { createCertificateService } from './modules/certificates/service.js';
 import { createConfigurationService } from './modules/configuration/service.js';
@@ -16,6 +15,10 @@ import { createDeploymentAgentLink, deploymentHooks } from './modules/deployment
 import { createDeploymentReads } from './modules/deployments/reads.js';
 import { createDeploymentService } from './modules/deployments/service.js';
 import { createDeploymentWaits } from './modules/deployments/wait.js';
+import { bindingServerIds as bindingServers, createBindingEdgeSource } from './modules/domain-bindings/edge-source.js';
+import { createOwnershipChecks } from './modules/domain-bindings/ownership.js';
+import { createDomainBindingService } from './modules/domain-bindings/service.js';
+import { servedPublicUrl } from './modules/edge/access-summary.js';
 import { edgeHooks } from './modules/edge/agent-link.js';
 import { createEdgeService } from './modules/edge/service.js';
 import { createEnvironmentService } from './modules/environments/service.js';
@@ -83,7 +86,8 @@ export function createServices(deps: ServiceDependencies) {
   });
   const connectivity = createConnectivityService({ now, servers, commands });
   const sshCredentials = createSshCredentialService({ now, keyRing, servers });
-  const accessPolicies = createAccessPolicyService({ now, servers });
+  const edge = createEdgeService({ now, log, commands, servers });
+  const accessPolicies = createAccessPolicyService({ now, servers, publisher: edge.publisher });
   const deploymentWaits = createDeploymentWaits({ hub, now });
   const deployments = createDeploymentService({
     now,
@@ -96,7 +100,14 @@ export function createServices(deps: ServiceDependencies) {
   const deploymentReads = createDeploymentReads({ now, deployments });
   const runtime = createRuntimeService({ now, commands, resources });
   const health = createResourceHealth({ now, resources, runtime });
-  const edge = createEdgeService({ now, log, commands, servers });
+  edge.useRouteSource(createBindingEdgeSource({ keyRing }));
+  const domainBindings = createDomainBindingService({
+    now,
+    log,
+    publisher: edge.publisher,
+    checks: createOwnershipChecks({ resolverAddress: config.dnsResolver, httpPort: config.httpChallengePort }),
+    plan: (em, serverId) => edge.plan(em, serverId),
+  });
   const certificates = createCertificateService({
     now,
     log,
@@ -112,7 +123,15 @@ export function createServices(deps: ServiceDependencies) {
   });
   const certificateJobs = createCertificateJobs({ now, log, observer: certificateObserver, commands });
   const agentLink: AgentLinkHooks = combineHooks(
-    deploymentHooks(createDeploymentAgentLink({ now, keyRing, log, commands })),
+    deploymentHooks(
+      createDeploymentAgentLink({
+        now,
+        keyRing,
+        log,
+        commands,
+        publicUrl: (em, serverId, resourceId) => servedPublicUrl(em, serverId, resourceId, (id) => edge.plan(em, id)),
+      }),
+    ),
     edgeHooks(edge),
     certificateJobs.hooks,
   );
@@ -139,6 +158,7 @@ export function createServices(deps: ServiceDependencies) {
     health,
     clock: now,
     edge,
+    domainBindings,
     certificates,
     certificateObserver,
     certificateJobs,

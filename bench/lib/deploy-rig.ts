@@ -54,7 +54,13 @@ export class BenchDeployRig {
    * Starts everything, enrolls the agent, waits until it is connected and creates the resource with `image` and an
    * HTTP health check of `GET /healthz` every `healthIntervalSeconds`. `progress` gets one line per step.
    */
-  async start(options: { image: string; healthIntervalSeconds: number; progress: (line: string) => void }) {
+  async start(options: {
+    image: string;
+    healthIntervalSeconds: number;
+    progress: (line: string) => void;
+    /** More agent settings (edge ports, ACME directory). */
+    agentEnv?: Record<string, string>;
+  }) {
     const work = await mkdtemp('/tmp/berth-bench-deploy-');
     this.undo.push({ what: 'temp folder', run: () => rm(work, { recursive: true, force: true }) });
     const [cluster, dockerd, caddy] = await Promise.allSettled([startCluster(), startDockerd(), startCaddy()]);
@@ -123,6 +129,7 @@ export class BenchDeployRig {
         DOCKER_HOST: dockerd.value.dockerHost,
         BERTH_CADDY_ADMIN_URL: caddy.value.adminUrl,
         BERTH_LOG_LEVEL: 'info',
+        ...options.agentEnv,
       }),
     });
     const agent = this.agent;

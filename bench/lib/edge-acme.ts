@@ -15,7 +15,11 @@ export interface AcmeSample {
 }
 
 /** One HTTPS GET to 127.0.0.1:port for `host` (SNI and Host), verified against `ca`: the status, body and issuer. */
-function httpsGet(port: number, host: string, ca: string): Promise<{ status: number; body: string; issuer: string }> {
+export function httpsGet(
+  port: number,
+  host: string,
+  ca: string,
+): Promise<{ status: number; body: string; issuer: string }> {
   return new Promise((resolve, reject) => {
     const req = https.get(
       { host: '127.0.0.1', port, path: '/', servername: host, headers: { host }, ca, agent: false, timeout: 2000 },

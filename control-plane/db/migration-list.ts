@@ -10,6 +10,7 @@ import { Migration20261206224303ServerWorkloadRoles } from './migrations/Migrati
 import { Migration20261206224313FirstAdminIdempotencyKey } from './migrations/Migration20261206224313FirstAdminIdempotencyKey.js';
 import { Migration20261207050000EdgeProxy } from './migrations/Migration20261207050000EdgeProxy.js';
 import { Migration20261207061500DomainsCertificates } from './migrations/Migration20261207061500DomainsCertificates.js';
+import { Migration20261207160000DeploymentPublicUrl } from './migrations/Migration20261207160000DeploymentPublicUrl.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -28,4 +29,5 @@ export const migrations = [
   { name: 'Migration20261206224313FirstAdminIdempotencyKey', class: Migration20261206224313FirstAdminIdempotencyKey },
   { name: 'Migration20261207050000EdgeProxy', class: Migration20261207050000EdgeProxy },
   { name: 'Migration20261207061500DomainsCertificates', class: Migration20261207061500DomainsCertificates },
+  { name: 'Migration20261207160000DeploymentPublicUrl', class: Migration20261207160000DeploymentPublicUrl },
 ];

@@ -15,7 +15,10 @@ export interface StatusCheckedApi {
 export interface DeploymentView {
   id: string;
   status: string;
+  /** Where users reach it: through the edge proxy when a route serves it, else `directUrl`. */
   accessUrl: string | null;
+  /** Where the container answers directly (the agent's loopback port). */
+  directUrl: string | null;
   errorCode: string | null;
   errorMessage: string | null;
 }

@@ -3,7 +3,9 @@ import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
 import { templateProblem } from '../edge/generated-access.js';
+import type { EdgePublisher } from '../edge/ports.js';
 import type { Caller } from '../identity/auth-context.js';
+import { Server } from '../servers/entity.js';
 import type { ServerService } from '../servers/service.js';
 import { type AccessPolicyMode, type AccessPolicyScopeKind, DefaultAccessPolicy } from './entity.js';
 
@@ -89,6 +91,8 @@ const scopeKeyOf = (scope: PolicyScope) => (scope.kind === 'system' ? 'system' :
 export interface AccessPolicyServiceOptions {
   now: Clock;
   servers: Pick<ServerService, 'load'>;
+  /** Republishes a server's edge document (its generated routes follow the policy); none: policies change no route. */
+  publisher?: EdgePublisher;
 }
 
 /**
@@ -96,7 +100,7 @@ export interface AccessPolicyServiceOptions {
  * server (`deployment-target`). One policy per scope; setting a scope again replaces its policy (same id). The edge module
  * applies them (control-plane/modules/edge/generated-access.ts).
  */
-export function createAccessPolicyService({ now, servers }: AccessPolicyServiceOptions) {
+export function createAccessPolicyService({ now, servers, publisher }: AccessPolicyServiceOptions) {
   const view = (policy: DefaultAccessPolicy) => ({
     schemaVersion: 'default-access-domain-policies.policy/v1' as const,
     id: policy.id,
@@ -162,6 +166,12 @@ export function createAccessPolicyService({ now, servers }: AccessPolicyServiceO
         { organization: auth.organizationId, scopeKey },
         { refresh: true },
       );
+      // The servers whose generated names this policy decides: the one it names, or every one of the organization.
+      const affected =
+        scope.kind === 'system'
+          ? (await em.find(Server, { organization: auth.organizationId }, { orderBy: { id: 'asc' } })).map((s) => s.id)
+          : [scope.serverId!];
+      for (const serverId of publisher ? affected : []) await publisher!.publish(em, serverId);
       return { id: stored.id };
     },
 

@@ -1,9 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { commandKind } from '../../../shared/command-catalogue.js';
+import type { EdgeSyncQueued } from '../../../shared/edge-command.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Clock } from '../../../shared/time.js';
 import type { AgentLinkHooks } from '../../agent-gateway/hooks.js';
 import type { CommandService } from '../agent-commands/service.js';
+import { requestAutomaticCertificates } from './automatic.js';
 import { Certificate } from './entity.js';
 import { checkCertificateExpiry } from './expiry-job.js';
 import type { CertificateObserver } from './observe.js';
@@ -21,8 +23,9 @@ export interface CertificateJobsOptions {
 }
 
 /**
- * The certificates module's background work, owned by the composition: an observation after each `edge.sync` an
- * agent applied (Caddy starts ACME as soon as it has the route), a poll every few seconds while any managed
+ * The certificates module's background work, owned by the composition: after each `edge.sync` an agent applied,
+ * a managed certificate for every automatic-HTTPS binding it routes that has none (automatic.ts) and an observation
+ * (Caddy starts ACME as soon as it has the route), a poll every few seconds while any managed
  * certificate waits, and the daily expiry check (which first reads back every active managed certificate, so
  * Caddy's own renewals are recorded before warnings are decided). The agent link calls the hooks on its session's
  * queue, so nothing here waits for an agent inside a hook: runs are started and tracked, and `stop()` awaits them.
@@ -81,6 +84,8 @@ export function createCertificateJobs(options: CertificateJobsOptions) {
     async onCommandCompleted(em, commandId) {
       const command = await commands.find(em, commandId);
       if (command?.kind !== commandKind.edgeSync || command.state !== 'succeeded') return;
+      const routes = (command.payload as Partial<EdgeSyncQueued>).routes ?? [];
+      await requestAutomaticCertificates(em, now(), log, routes);
       requestObservation(em, command.server.id);
     },
     async onSweep(em) {

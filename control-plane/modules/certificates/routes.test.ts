@@ -17,9 +17,9 @@ import {
   unrelatedPrivateKey,
 } from '../../../test/helpers/test-certificates.js';
 import { AgentCommand } from '../agent-commands/entity.js';
+import { bindingServerIds } from '../domain-bindings/edge-source.js';
 import { DomainBinding } from '../domain-bindings/entity.js';
 import { ServerDesiredState } from '../runtime/entity.js';
-import { serversOfBinding } from './binding-servers.js';
 import { Certificate } from './entity.js';
 import { checkCertificateExpiry } from './expiry-job.js';
 import { importedEdgeCertificate } from './views.js';
@@ -388,12 +388,12 @@ describe('the servers of a binding', () => {
   it('are its own server, else those whose desired state runs its resource', async () => {
     const em = t.orm.em.fork();
     const own = await em.findOneOrFail(DomainBinding, await createBinding('own.example.test'));
-    expect(await serversOfBinding(em, own)).toEqual([serverId]);
+    expect(await bindingServerIds(em, own)).toEqual([serverId]);
     const floating = await em.findOneOrFail(
       DomainBinding,
       await createBinding('float.example.test', { ownServer: false }),
     );
-    expect(await serversOfBinding(em, floating)).toEqual([]);
+    expect(await bindingServerIds(em, floating)).toEqual([]);
     const runner = await registerServer(t, token, 'cert-runner');
     em.create(ServerDesiredState, {
       server: runner,
@@ -402,7 +402,7 @@ describe('the servers of a binding', () => {
       updatedAt: new Date(),
     });
     await em.flush();
-    expect(await serversOfBinding(em, floating)).toEqual([runner]);
+    expect(await bindingServerIds(em, floating)).toEqual([runner]);
   });
 });
 

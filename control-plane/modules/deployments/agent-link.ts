@@ -35,6 +35,11 @@ export interface DeploymentAgentLinkOptions {
   log: Logger;
   /** Queues the clean-up of a deployment given up on, for when its agent is back. */
   commands: Pick<CommandService, 'enqueue' | 'find' | 'expiredAmong'>;
+  /**
+   * The URL users reach a resource at through the edge proxy of a server (its domain binding's, else its generated
+   * name), or null when no route serves it there. Without it, a deployment has only its direct URL.
+   */
+  publicUrl?: (em: EntityManager, serverId: string, resourceId: string) => Promise<string | null>;
 }
 
 const maxLogLine = 8_000;
@@ -44,7 +49,7 @@ const maxLogLine = 8_000;
  * sealed environment is opened), turns agent events into deployment events and log lines (secret values masked),
  * ends deployments when their command ends, and ends the ones whose deadline passed.
  */
-export function createDeploymentAgentLink({ now, keyRing, log, commands }: DeploymentAgentLinkOptions) {
+export function createDeploymentAgentLink({ now, keyRing, log, commands, publicUrl }: DeploymentAgentLinkOptions) {
   /** Values of the deployment's secrets, for masking its log lines. */
   function secretValuesOf(deployment: Deployment): string[] {
     const secretKeys = new Set(
@@ -172,10 +177,8 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
       if (command.state === 'succeeded') {
         // Checked against the catalogue's result schema when it was stored.
         const result = command.result as CommandResultOf<typeof commandKind.deploymentApply>;
-        deployment.accessUrl = result.accessUrl;
+        deployment.directUrl = result.accessUrl;
         deployment.containerName = result.containerName;
-        const where = result.accessUrl ? ` It answers at ${result.accessUrl}.` : '';
-        await finish(em, deployment, 'succeeded', { message: `The new container is healthy and serving.${where}` }, at);
         const spec = deployment.snapshot.spec;
         const runtime = {
           resourceId: deployment.resource.id,
@@ -184,7 +187,13 @@ export function createDeploymentAgentLink({ now, keyRing, log, commands }: Deplo
           preferredListenPort: spec.preferredListenPort,
           health: spec.health,
         };
+        // The desired runtime first: the edge plan that names the public URL routes what the server should run.
         await setDesiredRuntime(em, deployment.server.id, { ...runtime, state: 'running' }, at);
+        // A fork: the desired state was written around this em's identity map.
+        deployment.publicUrl = (await publicUrl?.(em.fork(), deployment.server.id, deployment.resource.id)) ?? null;
+        const url = deployment.publicUrl ?? deployment.directUrl;
+        const where = url ? ` It answers at ${url}.` : '';
+        await finish(em, deployment, 'succeeded', { message: `The new container is healthy and serving.${where}` }, at);
         if (deployment.rollbackOfDeploymentId) {
           await knexOf(em)('deployments')
             .where({ id: deployment.rollbackOfDeploymentId })

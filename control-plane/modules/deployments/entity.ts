@@ -68,7 +68,10 @@ export const Deployment = defineEntity({
     cancelCommandId: p.string().nullable(),
     errorCode: p.string().length(60).nullable(),
     errorMessage: p.text().nullable(),
-    accessUrl: p.string().length(300).nullable(),
+    /** Where the container answers directly, as its agent reported it (a loopback or host port). */
+    directUrl: p.string().length(300).nullable(),
+    /** Where users reach it: its domain binding's or generated name through the edge proxy, when one routes it. */
+    publicUrl: p.string().length(300).nullable(),
     containerName: p.string().length(200).nullable(),
     createdAt: p.datetime(),
     startedAt: p.datetime().nullable(),

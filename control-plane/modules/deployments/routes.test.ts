@@ -87,7 +87,9 @@ describe('deployments through the agent link', () => {
     const shown = await waitForStatus(id, ['succeeded', 'failed']);
     expect(shown.deployment).toMatchObject({
       status: 'succeeded',
+      // No edge proxy was seen serving on this (fake) agent's server, so users reach it at the agent's port.
       accessUrl: 'http://127.0.0.1:20001',
+      directUrl: 'http://127.0.0.1:20001',
       triggerKind: 'create',
     });
     expect(payloads[0]!.spec).toMatchObject({

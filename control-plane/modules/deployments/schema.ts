@@ -82,7 +82,14 @@ export const DeploymentView = Type.Object(
     dependencyBindingReferences: Type.Array(Section),
     logCount: Type.Integer(),
     accessUrl: Type.Union([
-      Type.String({ description: 'Where the deployment answers, once it succeeded.' }),
+      Type.String({
+        description:
+          'Where users reach the deployment once it succeeded: through the edge proxy (its domain, else its generated name) when a route serves it, else directUrl.',
+      }),
+      Type.Null(),
+    ]),
+    directUrl: Type.Union([
+      Type.String({ description: "Where the container answers directly (the agent's loopback or host port)." }),
       Type.Null(),
     ]),
     errorCode: NullableString,

@@ -32,6 +32,21 @@ export function publicUrlOf(plan: EdgePlan, resourceId: string): string | null {
   return chosen ? urlOf(chosen) : null;
 }
 
+/**
+ * Where users reach a resource just deployed to `serverId`: {@link publicUrlOf} while that server's edge proxy was last
+ * seen serving (`ready`), else null (the deployment then names its direct URL: a name no proxy answers is no URL).
+ */
+export async function servedPublicUrl(
+  em: EntityManager,
+  serverId: string,
+  resourceId: string,
+  plan: (serverId: string) => Promise<EdgePlan>,
+): Promise<string | null> {
+  const server = await em.findOne(Server, serverId);
+  if (server?.edgeStatus !== 'ready') return null;
+  return publicUrlOf(await plan(serverId), resourceId);
+}
+
 /** Builds the summary; `plan` computes a server's edge plan. */
 export async function accessSummaryOf(
   em: EntityManager,

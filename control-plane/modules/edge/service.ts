@@ -113,6 +113,18 @@ export function createEdgeService(options: EdgeServiceOptions) {
     },
   };
 
+  /**
+   * The publisher for other modules: each publish on its own fork, read afresh and retried when the server row changed
+   * meanwhile (an agent's result, a deployment's publish), so a caller's change that is already written is never
+   * answered with a conflict it did not cause.
+   */
+  const isolatedPublisher: EdgePublisher = {
+    async publish(em, serverId) {
+      const fork = em.fork();
+      await retryOnConflict(fork, () => publisher.publish(fork, serverId));
+    },
+  };
+
   const inspector: EdgeInspector = {
     async inspect(serverId, request) {
       const em = inspectEm;
@@ -140,7 +152,8 @@ export function createEdgeService(options: EdgeServiceOptions) {
   let inspectEm: EntityManager | null = null;
 
   return {
-    publisher,
+    /** Publishes a server's edge document if it changed; for other modules (see {@link isolatedPublisher}). */
+    publisher: isolatedPublisher,
     inspector,
     /** The EntityManager the inspector forks for its own commands (set once, at start-up). */
     useEntityManager(em: EntityManager) {

@@ -85,7 +85,7 @@ export function createResourceHealth({
             ? 'unknown'
             : 'unhealthy';
     const at = now().toISOString();
-    const url = current?.accessUrl ?? null;
+    const url = current?.publicUrl ?? current?.directUrl ?? null;
     return {
       schemaVersion: 'resources.health/v1' as const,
       resourceId,

@@ -22,10 +22,13 @@ export const rig = {} as SeedRig;
 let agentLink: DeployFixture | undefined;
 const counters = { project: 0, environment: 0, server: 0 };
 
-/** Registers the hooks that build the rig before the file's scenarios and close it after them. */
-export function useSeedRig(): SeedRig {
+/**
+ * Registers the hooks that build the rig before the file's scenarios and close it after them. `env` is read when
+ * the rig is built, so a file's earlier `beforeAll` may start what it names (a DNS server).
+ */
+export function useSeedRig(options: { env?: () => Record<string, string> } = {}): SeedRig {
   beforeAll(async () => {
-    rig.t = await buildTestApp();
+    rig.t = await buildTestApp({ env: options.env?.() });
     rig.firstAdmin = await rig.t.request({
       method: 'POST',
       url: '/bootstrap/auth/first-admin',

@@ -88,7 +88,7 @@ describe('deployments on a real Docker engine, through the real agent and Caddy'
     const view = await rig.ended(id);
     expect(view).toMatchObject({ status: 'succeeded' });
     rig.timings['first deploy, request to succeeded'] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
-    appUrl = view.accessUrl!;
+    appUrl = view.directUrl!;
     expect(appUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await rig.answer(appUrl)).toBe('v1');
     lastGood = id;
@@ -104,7 +104,7 @@ describe('deployments on a real Docker engine, through the real agent and Caddy'
     const id = await rig.deploy();
     const view = await rig.ended(id);
     expect(view.status, view.errorMessage ?? '').toBe('succeeded');
-    expect(view.accessUrl).toBe(appUrl);
+    expect(view.directUrl).toBe(appUrl);
     await new Promise((r) => setTimeout(r, 1500));
     const tally = await load.stop();
     rig.timings['redeploy under load'] = `${tally.ok} ok, ${tally.failed} failed`;

@@ -29,7 +29,7 @@ beforeAll(async () => {
   const first = await rig.ended(await rig.deploy());
   expect(first.status, `${first.errorCode}: ${first.errorMessage}`).toBe('succeeded');
   rig.timings['baseline deploy (v1), request to succeeded'] = seconds(started);
-  appUrl = first.accessUrl!;
+  appUrl = first.directUrl!;
   expect(await rig.answer(appUrl)).toBe('v1');
   // From here on verification lasts at least 4 s: room to interrupt it once the new container runs.
   await rig.setHealthCheck({ retries: 3, startPeriodSeconds: 4 });
@@ -89,7 +89,7 @@ describe('deployments interrupted by their surroundings (control plane, link, ag
     const view = await rig.ended(id, 45_000);
     expect(view.status, `${view.errorCode}: ${view.errorMessage}`).toBe('succeeded');
     rig.timings['control plane restart: succeeded after it was back'] = seconds(backAt);
-    expect(view.accessUrl).toBe(appUrl);
+    expect(view.directUrl).toBe(appUrl);
     expect(await rig.answer(appUrl)).toBe('v2');
     expect(await rig.containers()).toEqual([{ deploymentId: id, state: 'running' }]);
     expectOneOrderedRun(await rig.deploymentEvents(id), fullRun);

@@ -272,8 +272,16 @@ describe('host-based routing through the real Caddy edge', () => {
   it('a custom-template policy names the deployed app; it answers through Caddy by that name and the read-back shows the route', {
     timeout: 90_000,
   }, async () => {
-    await deployed();
+    const deploymentId = await deployed();
     await answersThroughCaddy(hostA, 'v1');
+    // The deployment names where users reach it (the edge was ready), and where its container answers.
+    const { deployment } = await rig.api.expect<{ deployment: { accessUrl: string; directUrl: string } }>(
+      200,
+      'GET',
+      `/deployments/${deploymentId}`,
+    );
+    expect(deployment.accessUrl).toBe(`http://${hostA}`);
+    expect(deployment.directUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     const summary = await eventually(
       'the access summary shows the applied generated route',
