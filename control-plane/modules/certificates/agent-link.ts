@@ -18,6 +18,8 @@ export interface CertificateJobsOptions {
   commands: Pick<CommandService, 'find'>;
   /** How often pending managed certificates are looked at while there are any (5 s). */
   pollIntervalMs?: number;
+  /** How often while one of them was requested less than a minute ago (1 s). */
+  freshPollIntervalMs?: number;
   /** How often the expiry check runs (daily); it also runs with the first sweep after start. */
   expiryIntervalMs?: number;
 }
@@ -25,8 +27,8 @@ export interface CertificateJobsOptions {
 /**
  * The certificates module's background work, owned by the composition: after each `edge.sync` an agent applied,
  * a managed certificate for every automatic-HTTPS binding it routes that has none (automatic.ts) and an observation
- * (Caddy starts ACME as soon as it has the route), a poll every few seconds while any managed
- * certificate waits, and the daily expiry check (which first reads back every active managed certificate, so
+ * (Caddy starts ACME as soon as it has the route), a poll every second for a minute after a managed certificate is
+ * requested and every few seconds after that while it waits, and the daily expiry check (which first reads back every active managed certificate, so
  * Caddy's own renewals are recorded before warnings are decided). The agent link calls the hooks on its session's
  * queue, so nothing here waits for an agent inside a hook: runs are started and tracked, and `stop()` awaits them.
  * Intervals are measured on the monotonic clock; decisions (deadlines, expiry) use the service clock.
@@ -34,6 +36,8 @@ export interface CertificateJobsOptions {
 export function createCertificateJobs(options: CertificateJobsOptions) {
   const { now, log, observer, commands } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 5000;
+  const freshPollIntervalMs = options.freshPollIntervalMs ?? 1000;
+  const freshWindowMs = 60_000;
   const expiryIntervalMs = options.expiryIntervalMs ?? 24 * 3600_000;
   const tracked = new Set<Promise<unknown>>();
   const queued = new Set<string>();
@@ -95,14 +99,18 @@ export function createCertificateJobs(options: CertificateJobsOptions) {
         lastExpiry = at;
         track('expiry', () => daily(em));
       }
-      if (at - lastPoll >= pollIntervalMs) {
-        lastPoll = at;
-        const waiting = await em.count(Certificate, {
-          source: 'managed',
-          deletedAt: null,
-          status: { $in: ['issuing', 'renewing'] },
-        });
-        if (waiting > 0) requestObservation(em, everyServer);
+      if (at - lastPoll >= freshPollIntervalMs) {
+        const waiting = await em.find(
+          Certificate,
+          { source: 'managed', deletedAt: null, status: { $in: ['issuing', 'renewing'] } },
+          { fields: ['updatedAt'] },
+        );
+        // ACME orders mostly finish within seconds: a request less than a minute old is looked at every second.
+        const fresh = waiting.some((c) => now().getTime() - c.updatedAt.getTime() < freshWindowMs);
+        if (waiting.length > 0 && (fresh || at - lastPoll >= pollIntervalMs)) {
+          lastPoll = at;
+          requestObservation(em, everyServer);
+        }
       }
     },
   };
