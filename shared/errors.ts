@@ -296,6 +296,8 @@ export const domainErrorCodes = {
   certificate_tls_disabled:
     'The binding has tlsMode "disabled" or certificatePolicy "disabled": it takes no certificate.',
   certificate_policy_manual: 'The binding has certificatePolicy "manual": import a certificate instead of issuing one.',
+  certificate_not_routed:
+    'The binding has proxyKind "none": Berth\'s edge proxy does not serve it, so it cannot obtain a certificate for it.',
   certificate_active: 'The certificate is in use; revoke it (or import a replacement) before deleting it.',
   certificate_not_retriable: 'Only a managed certificate whose latest attempt failed can be retried.',
   certificate_not_served:

@@ -19,7 +19,7 @@ export interface BindingRowTarget {
 export async function insertBindingRow(
   em: EntityManager,
   target: BindingRowTarget,
-  extra: Partial<Pick<DomainBinding, 'tlsMode' | 'certificatePolicy'>> = {},
+  extra: Partial<Pick<DomainBinding, 'tlsMode' | 'certificatePolicy' | 'proxyKind'>> = {},
 ): Promise<string> {
   const at = new Date();
   const binding = em.create(DomainBinding, {
@@ -32,7 +32,7 @@ export async function insertBindingRow(
     domainName: target.domainName,
     domainKey: target.domainName,
     pathPrefix: '/',
-    proxyKind: 'caddy',
+    proxyKind: extra.proxyKind ?? 'caddy',
     tlsMode: extra.tlsMode ?? 'auto',
     certificatePolicy: extra.certificatePolicy ?? 'auto',
     redirectTo: null,

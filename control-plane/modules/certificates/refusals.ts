@@ -21,13 +21,20 @@ export function requireTls(binding: DomainBinding): void {
   }
 }
 
-/** Refuses a managed (ACME) request for a binding that takes no certificate, or imported ones only. */
+/** Refuses a managed (ACME) request for a binding that takes no certificate, imported ones only, or is not routed. */
 export function requireManagedAllowed(binding: DomainBinding): void {
   requireTls(binding);
   if (binding.certificatePolicy === 'manual') {
     throw conflict(
       'certificate_policy_manual',
       `Domain binding "${binding.id}" has certificatePolicy "manual".`,
+      'domainBindingId',
+    );
+  }
+  if (binding.proxyKind !== 'caddy') {
+    throw conflict(
+      'certificate_not_routed',
+      `Domain binding "${binding.id}" has proxyKind "${binding.proxyKind}": no Berth-managed Caddy serves it.`,
       'domainBindingId',
     );
   }

@@ -61,7 +61,7 @@ const get = (url: string) => t.request({ method: 'GET', url, token });
 /** A domain binding row (the domain-bindings routes are another module's), on the test's server. */
 async function createBinding(
   domainName: string,
-  extra: Partial<Pick<DomainBinding, 'tlsMode' | 'certificatePolicy'>> & { ownServer?: boolean } = {},
+  extra: Partial<Pick<DomainBinding, 'tlsMode' | 'certificatePolicy' | 'proxyKind'>> & { ownServer?: boolean } = {},
 ): Promise<string> {
   counter += 1;
   const { id: projectId } = (await post('/projects', { name: `certs ${counter}` })).json();
@@ -293,11 +293,12 @@ describe('certificate import', () => {
 });
 
 describe('managed certificates', () => {
-  it('refuses issue-or-renew for bindings with TLS disabled or a manual certificate policy', async () => {
+  it('refuses issue-or-renew for bindings with TLS disabled, a manual certificate policy or no Berth proxy', async () => {
     for (const [extra, reason] of [
       [{ tlsMode: 'disabled' }, 'certificate_tls_disabled'],
       [{ certificatePolicy: 'disabled' }, 'certificate_tls_disabled'],
       [{ certificatePolicy: 'manual' }, 'certificate_policy_manual'],
+      [{ proxyKind: 'none' }, 'certificate_not_routed'],
     ] as const) {
       const bindingId = await createBinding(`refuse-${counter}.example.test`, extra);
       const res = await post('/certificates/issue-or-renew', { domainBindingId: bindingId });
