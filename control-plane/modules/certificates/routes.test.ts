@@ -4,6 +4,7 @@ import { commandKind } from '../../../shared/command-catalogue.js';
 import type { EdgeSyncQueued } from '../../../shared/edge-command.js';
 import { domainErrorCodes } from '../../../shared/errors.js';
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js';
+import { createWebResource } from '../../../test/helpers/create-web-resource.js';
 import { insertBindingRow } from '../../../test/helpers/domain-binding-row.js';
 import { registerServer } from '../../../test/helpers/register-server.js';
 import {
@@ -64,23 +65,14 @@ async function createBinding(
   extra: Partial<Pick<DomainBinding, 'tlsMode' | 'certificatePolicy' | 'proxyKind'>> & { ownServer?: boolean } = {},
 ): Promise<string> {
   counter += 1;
-  const { id: projectId } = (await post('/projects', { name: `certs ${counter}` })).json();
-  const env = await post('/environments', { projectId, name: 'production', kind: 'production' });
-  const environmentId = env.json().id;
-  const res = await post('/resources', {
-    projectId,
-    environmentId,
-    name: 'web',
-    source: { kind: 'docker-image', locator: 'berth-test/web:1' },
-    networkProfile: { internalPort: 8080 },
-  });
+  const { projectId, environmentId, resourceId } = await createWebResource(t, token, `certs ${counter}`);
   return insertBindingRow(
     t.orm.em.fork(),
     {
       organizationId,
       projectId,
       environmentId,
-      resourceId: res.json().id,
+      resourceId,
       serverId: extra.ownServer === false ? null : serverId,
       domainName,
     },

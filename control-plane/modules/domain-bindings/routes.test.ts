@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js';
+import { createWebResource, type WebResource } from '../../../test/helpers/create-web-resource.js';
 import { runOn as runDesired } from '../../../test/helpers/desired-runtime.js';
 import { registerServer } from '../../../test/helpers/register-server.js';
 import { startTxtDnsServer, type TxtDnsServer } from '../../../test/helpers/txt-dns-server.js';
@@ -40,19 +41,9 @@ const post = (url: string, json: unknown, as = token) => t.request({ method: 'PO
 const get = (url: string) => t.request({ method: 'GET', url, token });
 
 /** A fresh project, environment and resource (container port 8080). */
-async function createResource(): Promise<{ projectId: string; environmentId: string; resourceId: string }> {
+function createResource(): Promise<WebResource> {
   counter += 1;
-  const projectId = (await post('/projects', { name: `domains ${counter}` })).json().id;
-  const environmentId = (await post('/environments', { projectId, name: 'production', kind: 'production' })).json().id;
-  const res = await post('/resources', {
-    projectId,
-    environmentId,
-    name: 'web',
-    source: { kind: 'docker-image', locator: 'berth-test/web:1' },
-    networkProfile: { internalPort: 8080 },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return { projectId, environmentId, resourceId: res.json().id };
+  return createWebResource(t, token, `domains ${counter}`);
 }
 
 const runOn = (serverId: string, resourceId: string) => runDesired(t.orm.em.fork(), serverId, resourceId);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandKind } from '../../../shared/command-catalogue.js';
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js';
+import { createWebResource } from '../../../test/helpers/create-web-resource.js';
 import { runOn } from '../../../test/helpers/desired-runtime.js';
 import { registerServer } from '../../../test/helpers/register-server.js';
 import { AgentCommand } from '../agent-commands/entity.js';
@@ -29,18 +30,8 @@ describe('server edge proxy', () => {
   it("republishes a running resource's generated route when the default access policy changes", async () => {
     const id = await createServer('edge-policy');
     const post = (url: string, json: unknown) => t.request({ method: 'POST', url, token, json });
-    const projectId = (await post('/projects', { name: 'Policy Shop' })).json().id;
-    const environmentId = (await post('/environments', { projectId, name: 'production', kind: 'production' })).json()
-      .id;
-    const resource = await post('/resources', {
-      projectId,
-      environmentId,
-      name: 'web',
-      source: { kind: 'docker-image', locator: 'berth-test/web:1' },
-      networkProfile: { internalPort: 8080 },
-    });
-    expect(resource.statusCode, resource.body).toBe(201);
-    await runOn(t.orm.em.fork(), id, resource.json().id);
+    const { resourceId } = await createWebResource(t, token, 'Policy Shop');
+    await runOn(t.orm.em.fork(), id, resourceId);
     const policy = { mode: 'custom-template', templateRef: '{resource}-{environment}.policy.example.test' };
     const set = await post('/default-access-domain-policies', {
       scope: { kind: 'deployment-target', serverId: id },
