@@ -6,6 +6,8 @@ import { EventSchema } from '../shared/gen/berth/agent/v1/agent_pb.js';
 import type { Logger } from '../shared/logger.js';
 import { type Clock, systemClock } from '../shared/time.js';
 import { berthVersion } from '../shared/version.js';
+import { createCapacity } from './capacity/capacity.js';
+import { createUsedImageStore } from './capacity/used-images.js';
 import { createCertificateRenewal } from './certificate-renewal.js';
 import { createCommandRunner } from './command-runner.js';
 import type { AgentConfig } from './config.js';
@@ -25,6 +27,11 @@ import { createReplayCache } from './replay-cache.js';
 import { createSpool, type SpooledEvent } from './spool.js';
 import { readCredentials, readEnrollment, statePaths } from './state-dir.js';
 import { type AgentStatus, statusFromState } from './status.js';
+import { openBatchSpool } from './telemetry/batch-spool.js';
+import { createContainerStats } from './telemetry/container-stats.js';
+import { createHostSampler } from './telemetry/host-sampler.js';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
+import { createTelemetryLink, type TelemetryLink } from './telemetry/telemetry-link.js';
 import { type Containers, createDockerContainers } from './workloads/containers.js';
 import { createDockerClient } from './workloads/docker-client.js';
 import type { HealthProbe } from './workloads/health-checks.js';
@@ -44,6 +51,8 @@ export interface AgentTiming {
   reconcileMs?: number;
   welcomeTimeoutMs?: number;
   goodbyeTimeoutMs?: number;
+  /** Telemetry sample interval until the Welcome sets one (5 s). */
+  telemetryMs?: number;
 }
 
 /** Collaborators of {@link createAgent}; everything but `log` has a production default. */
@@ -71,6 +80,8 @@ export interface AgentDeps {
   resolverCommand?: readonly string[] | undefined;
   /** One health check of a published port: the real HTTP/TCP check by default. */
   healthProbe?: HealthProbe;
+  /** false: no monitoring samples (tests of other parts with a fake engine). */
+  telemetry?: boolean;
 }
 
 /** The running agent; see {@link createAgent}. */
@@ -116,6 +127,8 @@ export function createAgent(
   let lastAckWrite = 0;
   let stream: ControlStream | undefined;
   let renewalTimer: NodeJS.Timeout | undefined;
+  let telemetry: Telemetry | undefined;
+  let telemetryLink: TelemetryLink | undefined;
   let resolveFinished!: (outcome: 'stopped' | 'revoked') => void;
   const finished = new Promise<'stopped' | 'revoked'>((resolve) => {
     resolveFinished = resolve;
@@ -123,10 +136,19 @@ export function createAgent(
   const send = (payload: Parameters<ControlStream['send']>[0]) => stream?.send(payload) ?? false;
   const dockerClient = createDockerClient(config.dockerHost);
   let resolver: UpstreamResolver | undefined;
+  const usedImages = createUsedImageStore(config.stateDir);
   const deployments: DeploymentDeps = {
     containers: deps.containers ?? createDockerContainers({ docker: dockerClient, log, network: berthNetwork }),
     prepare: deps.prepareContainers ?? (() => ensureBerthNetwork(dockerClient)),
     isDesired: (deploymentId) => desired.current()?.runtimes.some((r) => r.deploymentId === deploymentId) ?? false,
+    recordImage: async (image) => {
+      try {
+        const { Id } = await dockerClient.getImage(image).inspect();
+        await usedImages.record(Id, image, clock());
+      } catch (error) {
+        log.warn({ err: error, image }, 'could not record the image a deployment used');
+      }
+    },
     // The default switch needs the resolver, which binds its socket in start(): set there.
     traffic: deps.traffic ?? null,
     listenPorts: createListenPortStore(config.stateDir),
@@ -162,7 +184,20 @@ export function createAgent(
   });
   const runner = createCommandRunner({
     cache,
-    handlers: { hostFacts, docker, proxyAdminUrl: config.caddyAdminUrl, deployments, edge },
+    handlers: {
+      hostFacts,
+      docker,
+      proxyAdminUrl: config.caddyAdminUrl,
+      deployments,
+      edge,
+      capacity: createCapacity({
+        docker: dockerClient,
+        stateDir: config.stateDir,
+        used: usedImages,
+        isDesired: (deploymentId) => deployments.isDesired(deploymentId),
+        log,
+      }),
+    },
     send,
     clock,
     log,
@@ -245,14 +280,27 @@ export function createAgent(
         updatedAt: clock().toISOString(),
       };
       const renewal = createCertificateRenewal({ paths, serverId, send, clock, log });
+      const loadTarget = async () => ({
+        address: enrollment.grpcUrl,
+        serverName: enrollment.grpcServerName,
+        ...(await readCredentials(paths)),
+      });
+      if (deps.telemetry !== false) {
+        const batches = await openBatchSpool({ dir: nodePath.join(config.stateDir, 'telemetry-spool') });
+        telemetryLink = createTelemetryLink({ loadTarget, spool: batches, log });
+        telemetry = createTelemetry({
+          host: createHostSampler({ docker: dockerClient, clock, log }),
+          containers: createContainerStats({ docker: dockerClient, log }),
+          spool: batches,
+          link: telemetryLink,
+          log,
+          intervalMs: timing.telemetryMs,
+        });
+      }
       const checkRenewal = (newSession: boolean) =>
         renewal.check(newSession).catch((error: unknown) => log.error({ err: error }, 'certificate check failed'));
       stream = new ControlStream({
-        loadTarget: async () => ({
-          address: enrollment.grpcUrl,
-          serverName: enrollment.grpcServerName,
-          ...(await readCredentials(paths)),
-        }),
+        loadTarget,
         hello: async () => {
           const host = hostFacts();
           const dockerFacts = await docker.facts();
@@ -278,6 +326,11 @@ export function createAgent(
           current = statusFromState(state, current, clock(), spool.counts());
           statusFile.schedule();
           if (state.t === 'open') void checkRenewal(true);
+          // Samples are taken all along; they go out only while the control link is up.
+          if (state.t === 'open') {
+            telemetry?.setIntervalMs(state.telemetryIntervalMs);
+            telemetryLink?.open();
+          } else telemetryLink?.close();
           if (state.t === 'revoked') resolveFinished('revoked');
         },
         onHeartbeatAck: (at) => {
@@ -300,6 +353,7 @@ export function createAgent(
       // Zero-downtime switches need the kernel to hand queued connections to Caddy's new socket (root only).
       void checkListenerMigration({ log, enable: process.getuid?.() === 0 });
       dockerWatch.start();
+      telemetry?.start();
       desired.start();
       await edge.start();
       renewalTimer = setInterval(() => void checkRenewal(false), timing.renewalCheckMs ?? 3_600_000);
@@ -312,6 +366,7 @@ export function createAgent(
       await desired.stop();
       await edge.stop();
       await dockerWatch.stop();
+      await telemetry?.stop();
       // Let running commands finish so their results can still go out on this stream.
       await runner.idle();
       await stream?.stop(reason);

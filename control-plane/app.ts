@@ -20,6 +20,7 @@ import { domainBindingRoutes } from './modules/domain-bindings/routes.js';
 import { edgeRoutes } from './modules/edge/routes.js';
 import { environmentRoutes } from './modules/environments/routes.js';
 import { identityRoutes } from './modules/identity/routes.js';
+import { monitoringRoutes } from './modules/monitoring/routes.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { resourceRoutes } from './modules/resources/routes.js';
 import { runtimeRoutes } from './modules/runtime/routes.js';
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(edgeRoutes, { edge: services.edge, resources: services.resources, now: services.clock });
   await app.register(domainBindingRoutes, { bindings: services.domainBindings });
   await app.register(certificateRoutes, { certificates: services.certificates });
+  await app.register(monitoringRoutes, { monitoring: services.monitoring });
   await app.register(agentDistributionRoutes, { ca: () => ca });
   return app;
 }

@@ -73,6 +73,8 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
     port: config.grpcPort,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     unreachableAfterMs: config.unreachableAfterMs,
+    telemetryIntervalMs: config.telemetryIntervalMs,
+    telemetry: services.monitoring.ingest,
     agentCertificateDays: config.agentCertificateDays,
     extraServerNames: extraServerNames(config),
     hooks: services.agentLink,
@@ -93,11 +95,13 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
       if (linkStarted) return;
       linkStarted = true;
       boundGrpcPort = (await gateway.start()).port;
+      services.monitoring.startJobs(orm);
     },
     async stop() {
       await gateway.stop();
       // Observations started by the link's hooks finish before the database goes away.
       await services.certificateJobs.stop();
+      await services.monitoring.stopJobs();
       await httpApp.close();
       await hub.stop();
     },

@@ -81,6 +81,15 @@ export const controlPlaneSettings = {
     fallback: () => 15_000,
     parse: integer(100, 3_600_000),
   },
+  telemetryIntervalMs: {
+    env: 'BERTH_TELEMETRY_INTERVAL_MS',
+    flag: 'telemetry-interval-ms',
+    description:
+      'how often agents take a monitoring sample and send it; samples older than three intervals read as stale',
+    defaultText: '5000',
+    fallback: () => 5000,
+    parse: integer(200, 300_000),
+  },
   agentCertificateDays: {
     env: 'BERTH_AGENT_CERT_DAYS',
     flag: 'agent-cert-days',

@@ -23,6 +23,7 @@ import { edgeHooks } from './modules/edge/agent-link.js';
 import { createEdgeService } from './modules/edge/service.js';
 import { createEnvironmentService } from './modules/environments/service.js';
 import { createIdentityService } from './modules/identity/service.js';
+import { createMonitoringService } from './modules/monitoring/service.js';
 import { createProjectService } from './modules/projects/service.js';
 import { createResourceService } from './modules/resources/service.js';
 import { createResourceVariableService } from './modules/resources/variables.js';
@@ -136,6 +137,7 @@ export function createServices(deps: ServiceDependencies) {
     certificateJobs.hooks,
   );
   const localServer = createLocalServerRegistration({ servers, enrollment });
+  const monitoring = createMonitoringService({ now, log, intervalMs: config.telemetryIntervalMs });
   return {
     commands,
     sessions,
@@ -164,6 +166,7 @@ export function createServices(deps: ServiceDependencies) {
     certificateJobs,
     agentLink,
     localServer,
+    monitoring,
   };
 }
 

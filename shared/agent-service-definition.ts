@@ -7,6 +7,10 @@ import {
   AgentService,
   type ControlMessage,
   ControlMessageSchema,
+  type TelemetryAck,
+  TelemetryAckSchema,
+  type TelemetryBatch,
+  TelemetryBatchSchema,
 } from './gen/berth/agent/v1/agent_pb.js';
 
 /**
@@ -16,6 +20,7 @@ import {
  */
 export type AgentServiceHandlers = {
   connect: handleBidiStreamingCall<AgentMessage, ControlMessage>;
+  telemetry: handleBidiStreamingCall<TelemetryBatch, TelemetryAck>;
 };
 
 /**
@@ -24,6 +29,7 @@ export type AgentServiceHandlers = {
  */
 export type AgentServiceDefinition = {
   readonly connect: MethodDefinition<AgentMessage, ControlMessage>;
+  readonly telemetry: MethodDefinition<TelemetryBatch, TelemetryAck>;
 };
 
 /** Wraps protobuf-es output without copying: `toBinary` returns a fresh array that nothing else holds. */
@@ -50,5 +56,15 @@ export const agentServiceDefinition: AgentServiceDefinition = {
     responseSerialize: (message: ControlMessage) => asBuffer(toBinary(ControlMessageSchema, message)),
     responseDeserialize: (bytes: Buffer) => fromBinary(ControlMessageSchema, bytes),
     originalName: AgentService.method.connect.name,
+  },
+  telemetry: {
+    path: `/${AgentService.typeName}/${AgentService.method.telemetry.name}`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (message: TelemetryBatch) => asBuffer(toBinary(TelemetryBatchSchema, message)),
+    requestDeserialize: (bytes: Buffer) => fromBinary(TelemetryBatchSchema, bytes),
+    responseSerialize: (message: TelemetryAck) => asBuffer(toBinary(TelemetryAckSchema, message)),
+    responseDeserialize: (bytes: Buffer) => fromBinary(TelemetryAckSchema, bytes),
+    originalName: AgentService.method.telemetry.name,
   },
 };

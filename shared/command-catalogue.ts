@@ -1,6 +1,12 @@
 import { type Static, type TSchema, Type } from 'typebox';
 import Value from 'typebox/value';
 import {
+  CapacityInspectPayloadSchema,
+  CapacityInspectResultSchema,
+  CapacityPrunePayloadSchema,
+  CapacityPruneResultSchema,
+} from './capacity-command.js';
+import {
   DeploymentApplyPayloadSchema,
   DeploymentApplyQueuedSchema,
   DeploymentApplyResultSchema,
@@ -50,6 +56,8 @@ export const commandKind = {
   edgeSync: 'edge.sync',
   edgeBootstrap: 'edge.bootstrap',
   edgeInspect: 'edge.inspect',
+  capacityInspect: 'capacity.inspect',
+  capacityPrune: 'capacity.prune',
 } as const;
 
 /** The event kinds an agent sends, by the name code uses for them. */
@@ -138,6 +146,18 @@ export const commandCatalogue = {
     result: EdgeInspectResultSchema,
     needsContainers: false,
     summary: "What Caddy serves now: Berth's routes, their upstreams, and the certificate served per host.",
+  },
+  [commandKind.capacityInspect]: {
+    payload: CapacityInspectPayloadSchema,
+    result: CapacityInspectResultSchema,
+    needsContainers: true,
+    summary: "Disk, inodes, memory, CPU and Docker's disk use now, with what a prune would reclaim.",
+  },
+  [commandKind.capacityPrune]: {
+    payload: CapacityPrunePayloadSchema,
+    result: CapacityPruneResultSchema,
+    needsContainers: true,
+    summary: "List (dry run) or remove Berth's stopped containers and unused images; never volumes or foreign objects.",
   },
 } as const satisfies Record<(typeof commandKind)[keyof typeof commandKind], CommandDefinition>;
 

@@ -136,6 +136,15 @@ export const errorKinds = {
     description:
       'The request conflicts with the current state: a duplicate name, a wrong lifecycle state, a second bootstrap.',
   },
+  concurrent_update: {
+    code: 'CONFLICT',
+    httpStatus: 409,
+    grpcStatus: GrpcStatus.ABORTED,
+    category: 'retryable',
+    retryable: true,
+    description:
+      'The object kept changing while this request wrote it (an agent reported meanwhile); retry the request.',
+  },
   idempotency_key_reused: {
     code: 'IDEMPOTENCY_KEY_REUSED',
     httpStatus: 409,

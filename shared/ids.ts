@@ -26,6 +26,8 @@ export const idPrefixes = {
   certificate: 'crt',
   certificateAttempt: 'cat',
   request: 'req',
+  retentionDefault: 'ret',
+  thresholdPolicy: 'thp',
 } as const;
 
 /** A kind of object that has an id. */

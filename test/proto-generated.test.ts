@@ -163,6 +163,7 @@ describe('generated agent protocol code', () => {
         });
         call.on('end', () => call.end());
       },
+      telemetry: (call) => call.end(),
     };
     const server = new Server();
     server.addService(agentServiceDefinition, handlers);

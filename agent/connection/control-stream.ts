@@ -23,7 +23,15 @@ import { dialConnect, type LinkTarget } from './dial.js';
 export type LinkState =
   | { t: 'idle' }
   | { t: 'connecting'; attempt: number; since: Date }
-  | { t: 'open'; sessionId: string; since: Date; heartbeatIntervalMs: number; unreachableAfterMs: number }
+  | {
+      t: 'open';
+      sessionId: string;
+      since: Date;
+      heartbeatIntervalMs: number;
+      unreachableAfterMs: number;
+      /** 0 when the control plane leaves it to the agent. */
+      telemetryIntervalMs: number;
+    }
   | { t: 'backoff'; attempt: number; until: Date; error: string }
   | { t: 'revoked'; reason: string }
   | { t: 'stopped' };
@@ -195,6 +203,7 @@ export class ControlStream {
           since: this.options.clock(),
           heartbeatIntervalMs,
           unreachableAfterMs: welcome.unreachableAfterMs,
+          telemetryIntervalMs: welcome.telemetryIntervalMs,
         });
         const skewMs = welcome.serverTime
           ? timestampDate(welcome.serverTime).getTime() - this.options.clock().getTime()

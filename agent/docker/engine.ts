@@ -33,7 +33,9 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   function get(path: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const request = http.request(
-        { ...options.endpoint, path, method: 'GET', headers: { host: 'docker' }, timeout: timeoutMs },
+        // A connection of its own (agent: false): Node's global agent keeps sockets alive, and a check answered over a
+        // socket that telemetry's stats streams kept open would say nothing about whether the engine still accepts one.
+        { ...options.endpoint, path, method: 'GET', headers: { host: 'docker' }, timeout: timeoutMs, agent: false },
         (response) => {
           let body = '';
           response.setEncoding('utf8');

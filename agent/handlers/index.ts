@@ -10,6 +10,7 @@ import {
 } from '../../shared/command-catalogue.js';
 import type { AgentErrorCode } from '../../shared/errors.js';
 import type { HostFacts } from '../../shared/host-command.js';
+import type { Capacity } from '../capacity/capacity.js';
 import type { DockerEngine } from '../docker/engine.js';
 import { applyDeployment, cancelDeployment, type DeploymentDeps } from './deployment.js';
 import { handleDockerInfo } from './docker-info.js';
@@ -29,6 +30,8 @@ export interface HandlerDeps {
   deployments?: DeploymentDeps;
   /** Berth's host routes and TLS in Caddy; absent in agents built without them (the edge commands are unsupported). */
   edge?: EdgeDeps;
+  /** Capacity inspection and pruning on the engine; absent with the container runtime. */
+  capacity?: Capacity;
 }
 
 /**
@@ -52,6 +55,11 @@ function containers(deps: HandlerDeps): DeploymentDeps {
   return deps.deployments as DeploymentDeps;
 }
 
+function capacity(deps: HandlerDeps): Capacity {
+  if (deps.capacity === undefined) throw new Error('this agent has no capacity collaborator');
+  return deps.capacity;
+}
+
 const handlers: Handlers = {
   [commandKind.hostFacts]: async (_payload, deps) => ok(handleHostFacts(deps)),
   [commandKind.dockerInfo]: async (_payload, deps) => ok(await handleDockerInfo(deps)),
@@ -63,6 +71,8 @@ const handlers: Handlers = {
   [commandKind.edgeSync]: (payload, deps) => handleEdgeSync(payload, deps.edge),
   [commandKind.edgeBootstrap]: (_payload, deps) => handleEdgeBootstrap(deps.edge),
   [commandKind.edgeInspect]: (payload, deps) => handleEdgeInspect(payload, deps.edge),
+  [commandKind.capacityInspect]: async (payload, deps) => ok(await capacity(deps).inspect(payload)),
+  [commandKind.capacityPrune]: async (payload, deps) => ok(await capacity(deps).prune(payload)),
 };
 
 function run<K extends CommandKind>(kind: K, payload: CommandPayload<K>, deps: HandlerDeps) {

@@ -15,6 +15,7 @@ import { sweepLiveness } from './liveness.js';
 import { createPeriodicTask } from './periodic.js';
 import { checkRevocations } from './revocation.js';
 import { AgentSession, type SessionHost } from './session.js';
+import { serveTelemetryStream, type TelemetrySink } from './telemetry-stream.js';
 
 /** What {@link createAgentGateway} needs. */
 export interface AgentGatewayOptions {
@@ -32,6 +33,10 @@ export interface AgentGatewayOptions {
   heartbeatIntervalMs: number;
   /** Silence after which a server is marked `unreachable` (and its stream ended). */
   unreachableAfterMs: number;
+  /** Sent to agents in the Welcome: how often they sample and flush telemetry (0: the agent's default). */
+  telemetryIntervalMs?: number;
+  /** Where telemetry batches are stored; without one the Telemetry stream is refused. */
+  telemetry?: TelemetrySink;
   /** Lifetime of client certificates issued on renewal. */
   agentCertificateDays: number;
   /** What the domain modules plug into the link (deployments). */
@@ -73,6 +78,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
   // Every stream, open or not yet past its Hello; and the one serving each server.
   const sessions = new Set<AgentSession>();
   const serving = new Map<string, AgentSession>();
+  const telemetryStreams = new Set<ReturnType<typeof serveTelemetryStream>>();
   let server: GrpcServer | undefined;
   let stopping = false;
 
@@ -83,6 +89,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
     ca,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     unreachableAfterMs: options.unreachableAfterMs,
+    telemetryIntervalMs: options.telemetryIntervalMs ?? 0,
     agentCertificateDays: options.agentCertificateDays,
     hooks: options.hooks ?? {},
     claim(session) {
@@ -116,6 +123,25 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       }
       const session = new AgentSession(call, identity, host);
       sessions.add(session);
+    },
+    telemetry(call) {
+      const identity = peerIdentity(call.getAuthContext());
+      if (identity === undefined) {
+        const details = 'a client certificate issued by the Berth agent CA for a server is required';
+        call.emit('error', { code: errorKinds.unauthenticated.grpcStatus, details });
+        return;
+      }
+      if (stopping || options.telemetry === undefined) {
+        const details = stopping ? 'the control plane is shutting down; reconnect' : 'telemetry is not accepted here';
+        call.emit('error', { code: errorKinds.service_unavailable.grpcStatus, details });
+        return;
+      }
+      const stream = serveTelemetryStream(call, identity, { orm, clock, log, sink: options.telemetry });
+      telemetryStreams.add(stream);
+      const forget = () => telemetryStreams.delete(stream);
+      call.on('finish', forget);
+      call.on('cancelled', forget);
+      call.on('error', forget);
     },
   };
 
@@ -210,6 +236,7 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
         const drained = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
         for (const session of sessions)
           session.end('service_unavailable', 'the control plane is shutting down; reconnect');
+        for (const stream of telemetryStreams) stream.close('the control plane is shutting down; reconnect');
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), drainTimeoutMs);

@@ -34,6 +34,8 @@ export interface SessionHost {
   ca: CertificateAuthority;
   heartbeatIntervalMs: number;
   unreachableAfterMs: number;
+  /** Sent in the Welcome: how often the agent flushes telemetry (0: its default). */
+  telemetryIntervalMs: number;
   agentCertificateDays: number;
   hooks: AgentLinkHooks;
   /** Makes `session` the one serving its server in this process, ending an older one. */
@@ -249,6 +251,7 @@ export class AgentSession {
         sessionId: this.id,
         heartbeatIntervalMs: this.host.heartbeatIntervalMs,
         unreachableAfterMs: this.host.unreachableAfterMs,
+        telemetryIntervalMs: this.host.telemetryIntervalMs,
         serverTime: timestampFromDate(now),
       }),
     });

@@ -7,6 +7,7 @@ import { Deployment, DeploymentEvent, DeploymentLogLine } from '../modules/deplo
 import { DomainBinding } from '../modules/domain-bindings/entity.js';
 import { Environment } from '../modules/environments/entity.js';
 import { Membership, Organization, User } from '../modules/identity/entity.js';
+import { MonitoringSample, RetentionDefault, TelemetryCursor, ThresholdPolicy } from '../modules/monitoring/entity.js';
 import { Project } from '../modules/projects/entity.js';
 import { Resource } from '../modules/resources/entity.js';
 import { ServerDesiredState } from '../modules/runtime/entity.js';
@@ -38,4 +39,8 @@ export const entities = [
   CertificateAuthorityRecord,
   DomainBinding,
   Certificate,
+  MonitoringSample,
+  TelemetryCursor,
+  RetentionDefault,
+  ThresholdPolicy,
 ];

@@ -11,6 +11,7 @@ import { Migration20261206224313FirstAdminIdempotencyKey } from './migrations/Mi
 import { Migration20261207050000EdgeProxy } from './migrations/Migration20261207050000EdgeProxy.js';
 import { Migration20261207061500DomainsCertificates } from './migrations/Migration20261207061500DomainsCertificates.js';
 import { Migration20261207160000DeploymentPublicUrl } from './migrations/Migration20261207160000DeploymentPublicUrl.js';
+import { Migration20261207201609MonitoringSamples } from './migrations/Migration20261207201609MonitoringSamples.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -30,4 +31,5 @@ export const migrations = [
   { name: 'Migration20261207050000EdgeProxy', class: Migration20261207050000EdgeProxy },
   { name: 'Migration20261207061500DomainsCertificates', class: Migration20261207061500DomainsCertificates },
   { name: 'Migration20261207160000DeploymentPublicUrl', class: Migration20261207160000DeploymentPublicUrl },
+  { name: 'Migration20261207201609MonitoringSamples', class: Migration20261207201609MonitoringSamples },
 ];

@@ -1,3 +1,4 @@
+import { OptimisticLockError } from '@mikro-orm/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../../shared/errors.js';
@@ -50,7 +51,12 @@ export const errorHandlerPlugin = fp(
     app.setErrorHandler((error: FastifyError, request, reply) => {
       let appError: AppError;
       if (error instanceof AppError) appError = error;
-      else if (error.validation) appError = fromValidationError(error.validation, error.validationContext);
+      else if (error instanceof OptimisticLockError) {
+        // What a write's own retries did not absorb: the client retries, it made no mistake and nothing was half-written.
+        appError = new AppError('concurrent_update', 'The object changed while this request was writing it.', {
+          hint: 'Retry the request.',
+        });
+      } else if (error.validation) appError = fromValidationError(error.validation, error.validationContext);
       else appError = fromFastifyError(error) ?? AppError.from(error);
 
       if (appError.kind === 'internal') request.log.error({ err: error }, 'request failed');

@@ -59,6 +59,56 @@ export const sampleResults: { [K in CommandKind]: CommandResultOf<K> } = {
     foreignRouteCount: 0,
     certificates: [],
   },
+  [commandKind.capacityInspect]: {
+    inspectedAt: '2026-01-01T00:00:00.000Z',
+    disk: [{ path: '/', mount: '/dev/vda1', size: 5000, used: 2000, available: 3000, usePercent: 40 }],
+    inodes: [{ path: '/', mount: '/dev/vda1', used: 10, free: 90, usePercent: 10 }],
+    docker: {
+      imagesSize: 100,
+      reclaimableImagesSize: 10,
+      buildCacheSize: 0,
+      reclaimableBuildCacheSize: 0,
+      containersSize: 5,
+      volumesSize: 0,
+    },
+    memory: { total: 1000, available: 600, used: 400, usePercent: 40 },
+    cpu: { logicalCores: 2, loadAverage1m: 0.1, loadAverage5m: 0.1, loadAverage15m: 0.1 },
+    stateRoot: { path: '/var/lib/berth-agent', size: 1000, detectable: true },
+    containers: [
+      {
+        id: 'c1',
+        name: 'berth-web-1',
+        running: false,
+        status: 'exited',
+        writableBytes: 5,
+        deploymentId: 'dep-1',
+        projectId: 'prj-1',
+        environmentId: 'env-1',
+        resourceId: 'res-1',
+        image: 'berth-test/web:1',
+      },
+    ],
+    estimate: { stoppedContainersSize: 5, unusedImagesSize: 10 },
+    warnings: [],
+    partial: false,
+  },
+  [commandKind.capacityPrune]: {
+    prunedAt: '2026-01-01T00:00:00.000Z',
+    inspectedCount: 3,
+    excludedCount: 1,
+    reclaimedBytes: 0,
+    candidates: [
+      {
+        id: 'c1',
+        category: 'stopped-containers',
+        target: 'berth-web-1',
+        updatedAt: '2025-12-31T00:00:00.000Z',
+        size: 5,
+        action: 'matched',
+      },
+    ],
+    warnings: [],
+  },
 };
 
 /** The sample result of `kind`, or an empty object for a kind outside the catalogue. */

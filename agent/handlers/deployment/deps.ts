@@ -21,6 +21,8 @@ export interface DeploymentDeps {
   running: Map<string, AbortController>;
   /** Readies the engine for Berth's containers (its network); called before each deployment. */
   prepare(): Promise<void>;
+  /** Notes that a deployment ran from `image`, so a prune knows Berth brought it (none in unit tests). */
+  recordImage?(image: string): Promise<void>;
   /** Whether the desired state names this deployment as a resource's runtime (its container then stays). */
   isDesired(deploymentId: string): boolean;
 }

@@ -14,6 +14,7 @@ export async function announceStart({ deps, spec, report }: DeploymentRun): Prom
 /** Makes the image available: a local one is used as is, otherwise it is pulled with its progress in the log. */
 export async function prepareImage({ deps, spec, report, signal }: DeploymentRun): Promise<void> {
   const image = await deps.containers.ensureImage(spec.image, (line) => report.log('image', line), signal);
+  await deps.recordImage?.(spec.image);
   report.progress(
     'image-ready',
     'image',

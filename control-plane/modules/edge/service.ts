@@ -1,9 +1,9 @@
-import { OptimisticLockError } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type CommandResultOf, commandKind } from '../../../shared/command-catalogue.js';
 import { AppError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Clock } from '../../../shared/time.js';
+import { retryOnConflict } from '../../db/retry-on-conflict.js';
 import type { CommandService } from '../agent-commands/service.js';
 import type { Caller } from '../identity/auth-context.js';
 import { Server } from '../servers/entity.js';
@@ -29,25 +29,6 @@ const syncDeadlineMs = 7 * 24 * 3600_000;
 const bootstrapDeadlineMs = 24 * 3600_000;
 
 const unreachableReason = "The server's agent is not connected; the proxy is configured as soon as it reconnects.";
-
-/** Attempts of one edge write when the server row keeps changing under it. */
-const maxConflictAttempts = 5;
-
-/**
- * Runs `operation` again on a fresh read when the server row (optimistically locked) changed between its read and its
- * write: an agent's result recorded meanwhile, or another request. Each edge write is one flush, so a refused one left
- * nothing half-written. Only for an `em` that is not inside a caller's transaction (it is cleared).
- */
-async function retryOnConflict<T>(em: EntityManager, operation: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (!(error instanceof OptimisticLockError) || attempt >= maxConflictAttempts) throw error;
-      em.clear();
-    }
-  }
-}
 
 /**
  * The edge proxy of every server: the server endpoints (configure, bootstrap), the edge document published to each

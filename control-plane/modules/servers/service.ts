@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, notFound } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Clock } from '../../../shared/time.js';
+import { retryOnConflict } from '../../db/retry-on-conflict.js';
 import { flushUniqueName, lifecycleDeleteCheck, requireConfirmation } from '../../guards.js';
 import { deploymentStatuses } from '../deployments/entity.js';
 import type { Caller } from '../identity/auth-context.js';
@@ -110,29 +111,34 @@ export function createServerService({ now }: { now: Clock }) {
       return { id: server.id, workloadRoles: server.workloadRoles };
     },
 
-    async rename(em: EntityManager, auth: Caller, serverId: string, newName: string) {
-      const server = await load(em, auth, serverId);
-      const name = newName.trim();
-      server.name = name;
-      server.nameKey = name.toLowerCase();
-      server.updatedAt = now();
-      await flushUniqueName(em, () => duplicateName(name));
-      return { id: server.id };
+    // Server rows are optimistically locked and agents' results write them too: API writes retry on a fresh read.
+    rename(em: EntityManager, auth: Caller, serverId: string, newName: string) {
+      return retryOnConflict(em, async () => {
+        const server = await load(em, auth, serverId);
+        const name = newName.trim();
+        server.name = name;
+        server.nameKey = name.toLowerCase();
+        server.updatedAt = now();
+        await flushUniqueName(em, () => duplicateName(name));
+        return { id: server.id };
+      });
     },
 
     /** Deactivates the server: its agent's certificate is revoked and a live session ends within seconds. */
-    async deactivate(em: EntityManager, auth: Caller, serverId: string, reason: string | undefined) {
-      const server = await load(em, auth, serverId);
-      if (server.lifecycleStatus === 'active') {
-        const at = now();
-        server.lifecycleStatus = 'inactive';
-        server.deactivatedAt = at;
-        server.deactivationReason = reason?.trim() || null;
-        server.credentialsRevokedAt = at;
-        server.updatedAt = at;
-        await em.flush();
-      }
-      return { id: server.id };
+    deactivate(em: EntityManager, auth: Caller, serverId: string, reason: string | undefined) {
+      return retryOnConflict(em, async () => {
+        const server = await load(em, auth, serverId);
+        if (server.lifecycleStatus === 'active') {
+          const at = now();
+          server.lifecycleStatus = 'inactive';
+          server.deactivatedAt = at;
+          server.deactivationReason = reason?.trim() || null;
+          server.credentialsRevokedAt = at;
+          server.updatedAt = at;
+          await em.flush();
+        }
+        return { id: server.id };
+      });
     },
 
     async remove(em: EntityManager, auth: Caller, serverId: string, confirmedId: string) {

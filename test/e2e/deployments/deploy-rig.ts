@@ -38,6 +38,8 @@ export class DeployRig extends FaultRig {
   resourceId = '';
   /** More agent settings on top of the rig's own (e.g. the edge ports), set before `start()`. */
   extraAgentEnv: Record<string, string> = {};
+  /** More control-plane settings for every boot (e.g. the telemetry interval), set before `start()`. */
+  extraControlPlaneEnv: Record<string, string> = {};
   /** Settings added to the control plane from its next boot on (see {@link restartControlPlane}). */
   private cpOverrides: Record<string, string> = {};
 
@@ -114,7 +116,7 @@ export class DeployRig extends FaultRig {
 
   override async bootControlPlane(): Promise<void> {
     // The fault rig keeps its settings private; the overrides go on top of them for this boot and the next ones.
-    Object.assign(Reflect.get(this, 'cpEnv') as Record<string, string>, this.cpOverrides);
+    Object.assign(Reflect.get(this, 'cpEnv') as Record<string, string>, this.extraControlPlaneEnv, this.cpOverrides);
     await super.bootControlPlane();
   }
 

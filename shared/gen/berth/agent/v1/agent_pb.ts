@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file berth/agent/v1/agent.proto.
  */
 export const file_berth_agent_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChpiZXJ0aC9hZ2VudC92MS9hZ2VudC5wcm90bxIOYmVydGguYWdlbnQudjEijgMKDEFnZW50TWVzc2FnZRILCgNzZXEYASABKAQSCwoDYWNrGAIgASgEEiYKBWhlbGxvGAMgASgLMhUuYmVydGguYWdlbnQudjEuSGVsbG9IABIuCgloZWFydGJlYXQYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5IZWFydGJlYXRIABIxCgtjb21tYW5kX2FjaxgFIAEoCzIaLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRBY2tIABI3Cg5jb21tYW5kX3Jlc3VsdBgGIAEoCzIdLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRSZXN1bHRIABImCgVldmVudBgHIAEoCzIVLmJlcnRoLmFnZW50LnYxLkV2ZW50SAASKgoHZ29vZGJ5ZRgIIAEoCzIXLmJlcnRoLmFnZW50LnYxLkdvb2RieWVIABJBChNjZXJ0aWZpY2F0ZV9yZXF1ZXN0GAkgASgLMiIuYmVydGguYWdlbnQudjEuQ2VydGlmaWNhdGVSZXF1ZXN0SABCCQoHcGF5bG9hZCK0AQoFSGVsbG8SEQoJc2VydmVyX2lkGAEgASgJEhUKDWFnZW50X3ZlcnNpb24YAiABKAkSFAoMY2FwYWJpbGl0aWVzGAMgAygJEicKBGhvc3QYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5Ib3N0RmFjdHMSKwoGZG9ja2VyGAUgASgLMhsuYmVydGguYWdlbnQudjEuRG9ja2VyRmFjdHMSFQoNbGFzdF9hY2tfc2VlbhgGIAEoBCJwCglIb3N0RmFjdHMSEAoIaG9zdG5hbWUYASABKAkSCgoCb3MYAiABKAkSDgoGa2VybmVsGAMgASgJEgwKBGFyY2gYBCABKAkSEQoJY3B1X2NvdW50GAUgASgNEhQKDG1lbW9yeV9ieXRlcxgGIAEoBCJVCgtEb2NrZXJGYWN0cxIRCglyZWFjaGFibGUYASABKAgSDwoHdmVyc2lvbhgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRINCgVlcnJvchgEIAEoCSI8CglIZWFydGJlYXQSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiAKCkNvbW1hbmRBY2sSEgoKY29tbWFuZF9pZBgBIAEoCSJ2Cg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSEQoJc3VjY2VlZGVkGAIgASgIEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCRITCgtyZXN1bHRfanNvbhgFIAEoDCK0AQoFRXZlbnQSDAoEa2luZBgBIAEoCRIvCgtvYnNlcnZlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoKYXR0cmlidXRlcxgDIAMoCzIlLmJlcnRoLmFnZW50LnYxLkV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIZCgdHb29kYnllEg4KBnJlYXNvbhgBIAEoCSLoAgoOQ29udHJvbE1lc3NhZ2USCwoDc2VxGAEgASgEEgsKA2FjaxgCIAEoBBIqCgd3ZWxjb21lGAMgASgLMhcuYmVydGguYWdlbnQudjEuV2VsY29tZUgAEioKB2NvbW1hbmQYBCABKAsyFy5iZXJ0aC5hZ2VudC52MS5Db21tYW5kSAASNQoNaGVhcnRiZWF0X2FjaxgFIAEoCzIcLmJlcnRoLmFnZW50LnYxLkhlYXJ0YmVhdEFja0gAEioKB3Jldm9rZWQYBiABKAsyFy5iZXJ0aC5hZ2VudC52MS5SZXZva2VkSAASNQoNZGVzaXJlZF9zdGF0ZRgHIAEoCzIcLmJlcnRoLmFnZW50LnYxLkRlc2lyZWRTdGF0ZUgAEj8KEmNlcnRpZmljYXRlX2lzc3VlZBgIIAEoCzIhLmJlcnRoLmFnZW50LnYxLkNlcnRpZmljYXRlSXNzdWVkSABCCQoHcGF5bG9hZCKLAQoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgCIAEoDRIcChR1bnJlYWNoYWJsZV9hZnRlcl9tcxgDIAEoDRIvCgtzZXJ2ZXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAingEKB0NvbW1hbmQSEgoKY29tbWFuZF9pZBgBIAEoCRIMCgRraW5kGAIgASgJEi0KCWlzc3VlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZGVhZGxpbmUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHBheWxvYWRfanNvbhgFIAEoDCIOCgxIZWFydGJlYXRBY2siGQoHUmV2b2tlZBIOCgZyZWFzb24YASABKAkiNgoMRGVzaXJlZFN0YXRlEg8KB3ZlcnNpb24YASABKAQSFQoNZG9jdW1lbnRfanNvbhgCIAEoDCIlChJDZXJ0aWZpY2F0ZVJlcXVlc3QSDwoHY3NyX3BlbRgBIAEoCSJqChFDZXJ0aWZpY2F0ZUlzc3VlZBIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSLQoJbm90X2FmdGVyGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVlcnJvchgDIAEoCTJbCgxBZ2VudFNlcnZpY2USSwoHQ29ubmVjdBIcLmJlcnRoLmFnZW50LnYxLkFnZW50TWVzc2FnZRoeLmJlcnRoLmFnZW50LnYxLkNvbnRyb2xNZXNzYWdlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChpiZXJ0aC9hZ2VudC92MS9hZ2VudC5wcm90bxIOYmVydGguYWdlbnQudjEijgMKDEFnZW50TWVzc2FnZRILCgNzZXEYASABKAQSCwoDYWNrGAIgASgEEiYKBWhlbGxvGAMgASgLMhUuYmVydGguYWdlbnQudjEuSGVsbG9IABIuCgloZWFydGJlYXQYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5IZWFydGJlYXRIABIxCgtjb21tYW5kX2FjaxgFIAEoCzIaLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRBY2tIABI3Cg5jb21tYW5kX3Jlc3VsdBgGIAEoCzIdLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRSZXN1bHRIABImCgVldmVudBgHIAEoCzIVLmJlcnRoLmFnZW50LnYxLkV2ZW50SAASKgoHZ29vZGJ5ZRgIIAEoCzIXLmJlcnRoLmFnZW50LnYxLkdvb2RieWVIABJBChNjZXJ0aWZpY2F0ZV9yZXF1ZXN0GAkgASgLMiIuYmVydGguYWdlbnQudjEuQ2VydGlmaWNhdGVSZXF1ZXN0SABCCQoHcGF5bG9hZCK0AQoFSGVsbG8SEQoJc2VydmVyX2lkGAEgASgJEhUKDWFnZW50X3ZlcnNpb24YAiABKAkSFAoMY2FwYWJpbGl0aWVzGAMgAygJEicKBGhvc3QYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5Ib3N0RmFjdHMSKwoGZG9ja2VyGAUgASgLMhsuYmVydGguYWdlbnQudjEuRG9ja2VyRmFjdHMSFQoNbGFzdF9hY2tfc2VlbhgGIAEoBCJwCglIb3N0RmFjdHMSEAoIaG9zdG5hbWUYASABKAkSCgoCb3MYAiABKAkSDgoGa2VybmVsGAMgASgJEgwKBGFyY2gYBCABKAkSEQoJY3B1X2NvdW50GAUgASgNEhQKDG1lbW9yeV9ieXRlcxgGIAEoBCJVCgtEb2NrZXJGYWN0cxIRCglyZWFjaGFibGUYASABKAgSDwoHdmVyc2lvbhgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRINCgVlcnJvchgEIAEoCSI8CglIZWFydGJlYXQSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiAKCkNvbW1hbmRBY2sSEgoKY29tbWFuZF9pZBgBIAEoCSJ2Cg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSEQoJc3VjY2VlZGVkGAIgASgIEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCRITCgtyZXN1bHRfanNvbhgFIAEoDCK0AQoFRXZlbnQSDAoEa2luZBgBIAEoCRIvCgtvYnNlcnZlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoKYXR0cmlidXRlcxgDIAMoCzIlLmJlcnRoLmFnZW50LnYxLkV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIZCgdHb29kYnllEg4KBnJlYXNvbhgBIAEoCSLoAgoOQ29udHJvbE1lc3NhZ2USCwoDc2VxGAEgASgEEgsKA2FjaxgCIAEoBBIqCgd3ZWxjb21lGAMgASgLMhcuYmVydGguYWdlbnQudjEuV2VsY29tZUgAEioKB2NvbW1hbmQYBCABKAsyFy5iZXJ0aC5hZ2VudC52MS5Db21tYW5kSAASNQoNaGVhcnRiZWF0X2FjaxgFIAEoCzIcLmJlcnRoLmFnZW50LnYxLkhlYXJ0YmVhdEFja0gAEioKB3Jldm9rZWQYBiABKAsyFy5iZXJ0aC5hZ2VudC52MS5SZXZva2VkSAASNQoNZGVzaXJlZF9zdGF0ZRgHIAEoCzIcLmJlcnRoLmFnZW50LnYxLkRlc2lyZWRTdGF0ZUgAEj8KEmNlcnRpZmljYXRlX2lzc3VlZBgIIAEoCzIhLmJlcnRoLmFnZW50LnYxLkNlcnRpZmljYXRlSXNzdWVkSABCCQoHcGF5bG9hZCKqAQoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgCIAEoDRIcChR1bnJlYWNoYWJsZV9hZnRlcl9tcxgDIAEoDRIvCgtzZXJ2ZXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVdGVsZW1ldHJ5X2ludGVydmFsX21zGAUgASgNIp4BCgdDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSDAoEa2luZBgCIAEoCRItCglpc3N1ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGRlYWRsaW5lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxwYXlsb2FkX2pzb24YBSABKAwiDgoMSGVhcnRiZWF0QWNrIhkKB1Jldm9rZWQSDgoGcmVhc29uGAEgASgJIjYKDERlc2lyZWRTdGF0ZRIPCgd2ZXJzaW9uGAEgASgEEhUKDWRvY3VtZW50X2pzb24YAiABKAwiJQoSQ2VydGlmaWNhdGVSZXF1ZXN0Eg8KB2Nzcl9wZW0YASABKAkiagoRQ2VydGlmaWNhdGVJc3N1ZWQSFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEi0KCW5vdF9hZnRlchgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYAyABKAkirgEKDlRlbGVtZXRyeUJhdGNoEhAKCHNwb29sX2lkGAEgASgJEhEKCWJhdGNoX3NlcRgCIAEoBBIXCg9kcm9wcGVkX2JhdGNoZXMYAyABKAQSKQoFaG9zdHMYBCADKAsyGi5iZXJ0aC5hZ2VudC52MS5Ib3N0U2FtcGxlEjMKCmNvbnRhaW5lcnMYBSADKAsyHy5iZXJ0aC5hZ2VudC52MS5Db250YWluZXJTYW1wbGUivgQKCkhvc3RTYW1wbGUSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWxvZ2ljYWxfY29yZXMYAiABKA0SFwoPbG9hZF9hdmVyYWdlXzFtGAMgASgBEhcKD2xvYWRfYXZlcmFnZV81bRgEIAEoARIYChBsb2FkX2F2ZXJhZ2VfMTVtGAUgASgBEhMKC2NwdV9wZXJjZW50GAYgASgBEhoKEm1lbW9yeV90b3RhbF9ieXRlcxgHIAEoBBIZChFtZW1vcnlfdXNlZF9ieXRlcxgIIAEoBBIeChZtZW1vcnlfYXZhaWxhYmxlX2J5dGVzGAkgASgEEigKBWRpc2tzGAogAygLMhkuYmVydGguYWdlbnQudjEuRGlza1VzYWdlEhgKEG5ldHdvcmtfcnhfYnl0ZXMYCyABKAQSGAoQbmV0d29ya190eF9ieXRlcxgMIAEoBBIaChJkb2NrZXJfaW1hZ2VfYnl0ZXMYDSABKAQSIAoYZG9ja2VyX2J1aWxkX2NhY2hlX2J5dGVzGA4gASgEEh0KFWRvY2tlcl93cml0YWJsZV9ieXRlcxgPIAEoBBI2ChJkb2NrZXJfb2JzZXJ2ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWNvbnRhaW5lcl9jcHVfcGVyY2VudBgRIAEoARIeChZjb250YWluZXJfbWVtb3J5X2J5dGVzGBIgASgEIrUBCglEaXNrVXNhZ2USDQoFbW91bnQYASABKAkSEgoKZmlsZXN5c3RlbRgCIAEoCRITCgt0b3RhbF9ieXRlcxgDIAEoBBISCgp1c2VkX2J5dGVzGAQgASgEEhcKD2F2YWlsYWJsZV9ieXRlcxgFIAEoBBIUCgxpbm9kZXNfdG90YWwYBiABKAQSEwoLaW5vZGVzX3VzZWQYByABKAQSGAoQaW5vZGVzX2F2YWlsYWJsZRgIIAEoBCLIAgoPQ29udGFpbmVyU2FtcGxlEi8KC29ic2VydmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxjb250YWluZXJfaWQYAiABKAkSEgoKcHJvamVjdF9pZBgDIAEoCRIWCg5lbnZpcm9ubWVudF9pZBgEIAEoCRITCgtyZXNvdXJjZV9pZBgFIAEoCRIVCg1kZXBsb3ltZW50X2lkGAYgASgJEhMKC2NwdV9wZXJjZW50GAcgASgBEhkKEW1lbW9yeV91c2VkX2J5dGVzGAggASgEEhoKEm1lbW9yeV9saW1pdF9ieXRlcxgJIAEoBBIYChBuZXR3b3JrX3J4X2J5dGVzGAogASgEEhgKEG5ldHdvcmtfdHhfYnl0ZXMYCyABKAQSFgoOd3JpdGFibGVfYnl0ZXMYDCABKAQiMwoMVGVsZW1ldHJ5QWNrEhAKCHNwb29sX2lkGAEgASgJEhEKCWJhdGNoX3NlcRgCIAEoBDKqAQoMQWdlbnRTZXJ2aWNlEksKB0Nvbm5lY3QSHC5iZXJ0aC5hZ2VudC52MS5BZ2VudE1lc3NhZ2UaHi5iZXJ0aC5hZ2VudC52MS5Db250cm9sTWVzc2FnZSgBMAESTQoJVGVsZW1ldHJ5Eh4uYmVydGguYWdlbnQudjEuVGVsZW1ldHJ5QmF0Y2gaHC5iZXJ0aC5hZ2VudC52MS5UZWxlbWV0cnlBY2soATABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * AgentMessage is the envelope for everything the agent sends to the control plane.
@@ -549,6 +549,14 @@ export type Welcome = Message<"berth.agent.v1.Welcome"> & {
    * @generated from field: google.protobuf.Timestamp server_time = 4;
    */
   serverTime?: Timestamp | undefined;
+
+  /**
+   * How often the agent takes a monitoring sample and flushes a telemetry batch, in milliseconds; 0 leaves it
+   * at the agent's default (5 s). The control plane judges freshness by it.
+   *
+   * @generated from field: uint32 telemetry_interval_ms = 5;
+   */
+  telemetryIntervalMs: number;
 };
 
 /**
@@ -736,6 +744,334 @@ export const CertificateIssuedSchema: GenMessage<CertificateIssued> = /*@__PURE_
   messageDesc(file_berth_agent_v1_agent, 16);
 
 /**
+ * TelemetryBatch is one flush of the agent's samples: normally one host sample and one sample per running
+ * Berth container, all taken at the same tick.
+ *
+ * @generated from message berth.agent.v1.TelemetryBatch
+ */
+export type TelemetryBatch = Message<"berth.agent.v1.TelemetryBatch"> & {
+  /**
+   * Identifies the agent's spool: chosen at random when the spool is created, so a spool wiped by hand starts a
+   * new series instead of being mistaken for old batches.
+   *
+   * @generated from field: string spool_id = 1;
+   */
+  spoolId: string;
+
+  /**
+   * The batch's number within its spool: 1, 2, 3, ... and never reused.
+   *
+   * @generated from field: uint64 batch_seq = 2;
+   */
+  batchSeq: bigint;
+
+  /**
+   * How many batches the spool dropped (oldest first, when full) since the previous batch was sent.
+   *
+   * @generated from field: uint64 dropped_batches = 3;
+   */
+  droppedBatches: bigint;
+
+  /**
+   * Samples of the whole host.
+   *
+   * @generated from field: repeated berth.agent.v1.HostSample hosts = 4;
+   */
+  hosts: HostSample[];
+
+  /**
+   * Samples of Berth's containers.
+   *
+   * @generated from field: repeated berth.agent.v1.ContainerSample containers = 5;
+   */
+  containers: ContainerSample[];
+};
+
+/**
+ * Describes the message berth.agent.v1.TelemetryBatch.
+ * Use `create(TelemetryBatchSchema)` to create a new message.
+ */
+export const TelemetryBatchSchema: GenMessage<TelemetryBatch> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 17);
+
+/**
+ * HostSample is what the agent measured of its machine at `observed_at`.
+ *
+ * @generated from message berth.agent.v1.HostSample
+ */
+export type HostSample = Message<"berth.agent.v1.HostSample"> & {
+  /**
+   * When it was measured, by the agent's clock.
+   *
+   * @generated from field: google.protobuf.Timestamp observed_at = 1;
+   */
+  observedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint32 logical_cores = 2;
+   */
+  logicalCores: number;
+
+  /**
+   * @generated from field: double load_average_1m = 3;
+   */
+  loadAverage1m: number;
+
+  /**
+   * @generated from field: double load_average_5m = 4;
+   */
+  loadAverage5m: number;
+
+  /**
+   * @generated from field: double load_average_15m = 5;
+   */
+  loadAverage15m: number;
+
+  /**
+   * CPU busy since the previous sample, 0-100 for the whole machine.
+   *
+   * @generated from field: double cpu_percent = 6;
+   */
+  cpuPercent: number;
+
+  /**
+   * @generated from field: uint64 memory_total_bytes = 7;
+   */
+  memoryTotalBytes: bigint;
+
+  /**
+   * @generated from field: uint64 memory_used_bytes = 8;
+   */
+  memoryUsedBytes: bigint;
+
+  /**
+   * @generated from field: uint64 memory_available_bytes = 9;
+   */
+  memoryAvailableBytes: bigint;
+
+  /**
+   * One entry per mounted file system.
+   *
+   * @generated from field: repeated berth.agent.v1.DiskUsage disks = 10;
+   */
+  disks: DiskUsage[];
+
+  /**
+   * Bytes received and sent by all non-loopback interfaces since the previous sample.
+   *
+   * @generated from field: uint64 network_rx_bytes = 11;
+   */
+  networkRxBytes: bigint;
+
+  /**
+   * @generated from field: uint64 network_tx_bytes = 12;
+   */
+  networkTxBytes: bigint;
+
+  /**
+   * Docker's disk use (images, build cache, containers' writable layers), measured at `docker_observed_at`,
+   * which may be older than `observed_at`: it is costly to measure, so it is measured less often.
+   *
+   * @generated from field: uint64 docker_image_bytes = 13;
+   */
+  dockerImageBytes: bigint;
+
+  /**
+   * @generated from field: uint64 docker_build_cache_bytes = 14;
+   */
+  dockerBuildCacheBytes: bigint;
+
+  /**
+   * @generated from field: uint64 docker_writable_bytes = 15;
+   */
+  dockerWritableBytes: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp docker_observed_at = 16;
+   */
+  dockerObservedAt?: Timestamp | undefined;
+
+  /**
+   * Sum over Berth's containers of their CPU percent (100 = one core) and memory.
+   *
+   * @generated from field: double container_cpu_percent = 17;
+   */
+  containerCpuPercent: number;
+
+  /**
+   * @generated from field: uint64 container_memory_bytes = 18;
+   */
+  containerMemoryBytes: bigint;
+};
+
+/**
+ * Describes the message berth.agent.v1.HostSample.
+ * Use `create(HostSampleSchema)` to create a new message.
+ */
+export const HostSampleSchema: GenMessage<HostSample> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 18);
+
+/**
+ * DiskUsage is one mounted file system.
+ *
+ * @generated from message berth.agent.v1.DiskUsage
+ */
+export type DiskUsage = Message<"berth.agent.v1.DiskUsage"> & {
+  /**
+   * @generated from field: string mount = 1;
+   */
+  mount: string;
+
+  /**
+   * @generated from field: string filesystem = 2;
+   */
+  filesystem: string;
+
+  /**
+   * @generated from field: uint64 total_bytes = 3;
+   */
+  totalBytes: bigint;
+
+  /**
+   * @generated from field: uint64 used_bytes = 4;
+   */
+  usedBytes: bigint;
+
+  /**
+   * @generated from field: uint64 available_bytes = 5;
+   */
+  availableBytes: bigint;
+
+  /**
+   * @generated from field: uint64 inodes_total = 6;
+   */
+  inodesTotal: bigint;
+
+  /**
+   * @generated from field: uint64 inodes_used = 7;
+   */
+  inodesUsed: bigint;
+
+  /**
+   * @generated from field: uint64 inodes_available = 8;
+   */
+  inodesAvailable: bigint;
+};
+
+/**
+ * Describes the message berth.agent.v1.DiskUsage.
+ * Use `create(DiskUsageSchema)` to create a new message.
+ */
+export const DiskUsageSchema: GenMessage<DiskUsage> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 19);
+
+/**
+ * ContainerSample is the latest reading of one Berth container's stats stream, attributed by its labels.
+ *
+ * @generated from message berth.agent.v1.ContainerSample
+ */
+export type ContainerSample = Message<"berth.agent.v1.ContainerSample"> & {
+  /**
+   * When Docker read these stats.
+   *
+   * @generated from field: google.protobuf.Timestamp observed_at = 1;
+   */
+  observedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string container_id = 2;
+   */
+  containerId: string;
+
+  /**
+   * @generated from field: string project_id = 3;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: string environment_id = 4;
+   */
+  environmentId: string;
+
+  /**
+   * @generated from field: string resource_id = 5;
+   */
+  resourceId: string;
+
+  /**
+   * @generated from field: string deployment_id = 6;
+   */
+  deploymentId: string;
+
+  /**
+   * CPU used since the previous reading; 100 = one core.
+   *
+   * @generated from field: double cpu_percent = 7;
+   */
+  cpuPercent: number;
+
+  /**
+   * @generated from field: uint64 memory_used_bytes = 8;
+   */
+  memoryUsedBytes: bigint;
+
+  /**
+   * @generated from field: uint64 memory_limit_bytes = 9;
+   */
+  memoryLimitBytes: bigint;
+
+  /**
+   * Bytes received and sent by the container since the previous sample.
+   *
+   * @generated from field: uint64 network_rx_bytes = 10;
+   */
+  networkRxBytes: bigint;
+
+  /**
+   * @generated from field: uint64 network_tx_bytes = 11;
+   */
+  networkTxBytes: bigint;
+
+  /**
+   * Size of the container's writable layer, when known.
+   *
+   * @generated from field: uint64 writable_bytes = 12;
+   */
+  writableBytes: bigint;
+};
+
+/**
+ * Describes the message berth.agent.v1.ContainerSample.
+ * Use `create(ContainerSampleSchema)` to create a new message.
+ */
+export const ContainerSampleSchema: GenMessage<ContainerSample> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 20);
+
+/**
+ * TelemetryAck says the control plane has stored (or had already stored) a batch.
+ *
+ * @generated from message berth.agent.v1.TelemetryAck
+ */
+export type TelemetryAck = Message<"berth.agent.v1.TelemetryAck"> & {
+  /**
+   * @generated from field: string spool_id = 1;
+   */
+  spoolId: string;
+
+  /**
+   * @generated from field: uint64 batch_seq = 2;
+   */
+  batchSeq: bigint;
+};
+
+/**
+ * Describes the message berth.agent.v1.TelemetryAck.
+ * Use `create(TelemetryAckSchema)` to create a new message.
+ */
+export const TelemetryAckSchema: GenMessage<TelemetryAck> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 21);
+
+/**
  * AgentService is served by the control plane's agent gateway; agents are the clients.
  *
  * @generated from service berth.agent.v1.AgentService
@@ -755,6 +1091,22 @@ export const AgentService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof AgentMessageSchema;
     output: typeof ControlMessageSchema;
+  },
+  /**
+   * Telemetry carries monitoring samples, on a stream (and HTTP/2 connection) of its own so that a backlog of
+   * samples never delays a command.
+   *
+   * The agent sends TelemetryBatch messages in `batch_seq` order; the control plane stores each one and answers
+   * with a TelemetryAck for it. The agent keeps every batch in its on-disk spool until it is acknowledged, and
+   * after a reconnect sends the unacknowledged ones again: the control plane skips a batch it already stored
+   * (same `spool_id`, `batch_seq` not above the last one stored), so a resend is never stored twice.
+   *
+   * @generated from rpc berth.agent.v1.AgentService.Telemetry
+   */
+  telemetry: {
+    methodKind: "bidi_streaming";
+    input: typeof TelemetryBatchSchema;
+    output: typeof TelemetryAckSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_berth_agent_v1_agent, 0);
