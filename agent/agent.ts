@@ -23,6 +23,7 @@ import type { DeploymentDeps } from './handlers/deployment.js';
 import { type HostFactsJson, readHostFacts } from './handlers/host-facts.js';
 import { reconcile } from './handlers/runtime.js';
 import { createJsonPersister } from './json-file.js';
+import { createLogFollower, type LogFollower } from './logs/log-follower.js';
 import { createReplayCache } from './replay-cache.js';
 import { createSpool, type SpooledEvent } from './spool.js';
 import { readCredentials, readEnrollment, statePaths } from './state-dir.js';
@@ -129,6 +130,8 @@ export function createAgent(
   let renewalTimer: NodeJS.Timeout | undefined;
   let telemetry: Telemetry | undefined;
   let telemetryLink: TelemetryLink | undefined;
+  let logsLink: TelemetryLink | undefined;
+  let logFollower: LogFollower | undefined;
   let resolveFinished!: (outcome: 'stopped' | 'revoked') => void;
   const finished = new Promise<'stopped' | 'revoked'>((resolve) => {
     resolveFinished = resolve;
@@ -296,6 +299,17 @@ export function createAgent(
           log,
           intervalMs: timing.telemetryMs,
         });
+        // Runtime logs: their own spool and their own stream, so neither can crowd the other out.
+        const logBatches = await openBatchSpool({ dir: nodePath.join(config.stateDir, 'logs-spool'), limit: 2_000 });
+        logsLink = createTelemetryLink({ loadTarget, spool: logBatches, log });
+        const link = logsLink;
+        logFollower = createLogFollower({
+          docker: dockerClient,
+          spool: logBatches,
+          wake: () => link.wake(),
+          stateDir: config.stateDir,
+          log,
+        });
       }
       const checkRenewal = (newSession: boolean) =>
         renewal.check(newSession).catch((error: unknown) => log.error({ err: error }, 'certificate check failed'));
@@ -330,7 +344,11 @@ export function createAgent(
           if (state.t === 'open') {
             telemetry?.setIntervalMs(state.telemetryIntervalMs);
             telemetryLink?.open();
-          } else telemetryLink?.close();
+            logsLink?.open();
+          } else {
+            telemetryLink?.close();
+            logsLink?.close();
+          }
           if (state.t === 'revoked') resolveFinished('revoked');
         },
         onHeartbeatAck: (at) => {
@@ -354,6 +372,7 @@ export function createAgent(
       void checkListenerMigration({ log, enable: process.getuid?.() === 0 });
       dockerWatch.start();
       telemetry?.start();
+      await logFollower?.start();
       desired.start();
       await edge.start();
       renewalTimer = setInterval(() => void checkRenewal(false), timing.renewalCheckMs ?? 3_600_000);
@@ -367,6 +386,8 @@ export function createAgent(
       await edge.stop();
       await dockerWatch.stop();
       await telemetry?.stop();
+      await logFollower?.stop();
+      logsLink?.close();
       // Let running commands finish so their results can still go out on this stream.
       await runner.idle();
       await stream?.stop(reason);

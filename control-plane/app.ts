@@ -13,6 +13,7 @@ import { pathParamsInBodyPlugin } from './http/path-params-in-body.js';
 import { routeNotFoundPlugin, routerErrorOptions } from './http/route-not-found.js';
 import { installValidators } from './http/validation.js';
 import { accessPolicyRoutes } from './modules/access-policies/routes.js';
+import { capacityRoutes } from './modules/capacity/routes.js';
 import { certificateRoutes } from './modules/certificates/routes.js';
 import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
 import { deploymentRoutes } from './modules/deployments/routes.js';
@@ -24,6 +25,7 @@ import { monitoringRoutes } from './modules/monitoring/routes.js';
 import { projectRoutes } from './modules/projects/routes.js';
 import { resourceRoutes } from './modules/resources/routes.js';
 import { runtimeRoutes } from './modules/runtime/routes.js';
+import { runtimeLogRoutes } from './modules/runtime-logs/routes.js';
 import { serverRoutes } from './modules/servers/routes.js';
 import { sessionRoutes } from './modules/sessions/routes.js';
 import { systemRoutes } from './modules/system/routes.js';
@@ -123,6 +125,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(domainBindingRoutes, { bindings: services.domainBindings });
   await app.register(certificateRoutes, { certificates: services.certificates });
   await app.register(monitoringRoutes, { monitoring: services.monitoring });
+  await app.register(capacityRoutes, { capacity: services.capacity, policies: services.prunePolicies });
+  await app.register(runtimeLogRoutes, { logs: services.runtimeLogs, hub: services.hub });
   await app.register(agentDistributionRoutes, { ca: () => ca });
   return app;
 }

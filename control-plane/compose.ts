@@ -9,6 +9,7 @@ import type { ControlPlaneConfig } from './config.js';
 import { createNotifyHub, type NotifyHub } from './db/notify-hub.js';
 import { commandOutcomesChannel, commandsChannel } from './modules/agent-commands/channels.js';
 import { deploymentEventsChannel } from './modules/deployments/events.js';
+import { runtimeLogsChannel } from './modules/runtime-logs/store.js';
 import type { KeyRing } from './secrets/key-ring.js';
 import { createServices, type Services } from './services.js';
 
@@ -51,7 +52,7 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
   const clock = input.clock ?? systemClock;
   const hub = createNotifyHub({
     databaseUrl: input.databaseUrl,
-    channels: [commandsChannel, commandOutcomesChannel, deploymentEventsChannel],
+    channels: [commandsChannel, commandOutcomesChannel, deploymentEventsChannel, runtimeLogsChannel],
     log,
     clock,
   });
@@ -96,12 +97,16 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
       linkStarted = true;
       boundGrpcPort = (await gateway.start()).port;
       services.monitoring.startJobs(orm);
+      services.prunePolicies.start(orm);
+      services.runtimeLogs.start(orm);
     },
     async stop() {
       await gateway.stop();
       // Observations started by the link's hooks finish before the database goes away.
       await services.certificateJobs.stop();
       await services.monitoring.stopJobs();
+      await services.prunePolicies.stop();
+      await services.runtimeLogs.stop();
       await httpApp.close();
       await hub.stop();
     },

@@ -81,6 +81,14 @@ export const controlPlaneSettings = {
     fallback: () => 15_000,
     parse: integer(100, 3_600_000),
   },
+  capacityPruneDiskPercent: {
+    env: 'BERTH_CAPACITY_PRUNE_DISK_PERCENT',
+    flag: 'capacity-prune-disk-percent',
+    description: "a host sample with a disk at least this full runs the server's capacity prune policy",
+    defaultText: '90',
+    fallback: () => 90,
+    parse: integer(50, 100),
+  },
   telemetryIntervalMs: {
     env: 'BERTH_TELEMETRY_INTERVAL_MS',
     flag: 'telemetry-interval-ms',

@@ -6,6 +6,8 @@ import type { ControlPlaneConfig } from './config.js';
 import type { NotifyHub } from './db/notify-hub.js';
 import { createAccessPolicyService } from './modules/access-policies/service.js';
 import { createCommandService } from './modules/agent-commands/service.js';
+import { createPrunePolicies } from './modules/capacity/policies.js';
+import { createCapacityService } from './modules/capacity/service.js';
 import { createCertificateJobs } from './modules/certificates/agent-link.js';
 import { createCertificateObserver } from './modules/certificates/observe.js';
 import { createCertificateService } from './modules/certificates/service.js';
@@ -29,6 +31,8 @@ import { createResourceService } from './modules/resources/service.js';
 import { createResourceVariableService } from './modules/resources/variables.js';
 import { createResourceHealth } from './modules/runtime/health.js';
 import { createRuntimeService } from './modules/runtime/service.js';
+import { createRuntimeLogService } from './modules/runtime-logs/service.js';
+import { createLogLineStore } from './modules/runtime-logs/store.js';
 import { createConnectivityService } from './modules/servers/connectivity.js';
 import { createEnrollmentService } from './modules/servers/enrollment.js';
 import { createLocalServerRegistration } from './modules/servers/local-server.js';
@@ -123,6 +127,13 @@ export function createServices(deps: ServiceDependencies) {
     serversOf: bindingServers,
   });
   const certificateJobs = createCertificateJobs({ now, log, observer: certificateObserver, commands });
+  const monitoring = createMonitoringService({
+    now,
+    log,
+    intervalMs: config.telemetryIntervalMs,
+    storeLogLines: createLogLineStore({ keyRing, log }),
+  });
+  const runtimeLogs = createRuntimeLogService({ now, log, resources, retention: monitoring.retention });
   const agentLink: AgentLinkHooks = combineHooks(
     deploymentHooks(
       createDeploymentAgentLink({
@@ -135,9 +146,19 @@ export function createServices(deps: ServiceDependencies) {
     ),
     edgeHooks(edge),
     certificateJobs.hooks,
+    runtimeLogs.hooks,
   );
   const localServer = createLocalServerRegistration({ servers, enrollment });
-  const monitoring = createMonitoringService({ now, log, intervalMs: config.telemetryIntervalMs });
+  const capacity = createCapacityService({ now, log, commands, servers });
+  const prunePolicies = createPrunePolicies({
+    now,
+    log,
+    capacity,
+    servers,
+    diskPercent: config.capacityPruneDiskPercent,
+    fullestDiskPercent: monitoring.fullestDiskPercent,
+  });
+  monitoring.onStored((em, serverId) => prunePolicies.onHostSample(em, serverId));
   return {
     commands,
     sessions,
@@ -167,6 +188,10 @@ export function createServices(deps: ServiceDependencies) {
     agentLink,
     localServer,
     monitoring,
+    capacity,
+    prunePolicies,
+    runtimeLogs,
+    hub,
   };
 }
 

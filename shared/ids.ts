@@ -28,6 +28,8 @@ export const idPrefixes = {
   request: 'req',
   retentionDefault: 'ret',
   thresholdPolicy: 'thp',
+  prunePolicy: 'ppl',
+  runtimeLogArchive: 'rla',
 } as const;
 
 /** A kind of object that has an id. */

@@ -1,5 +1,6 @@
 import { DefaultAccessPolicy } from '../modules/access-policies/entity.js';
 import { AgentCommand } from '../modules/agent-commands/entity.js';
+import { PrunePolicy } from '../modules/capacity/entity.js';
 import { Certificate } from '../modules/certificates/entity.js';
 import { ConfigEntry } from '../modules/configuration/entity.js';
 import { DeployToken } from '../modules/deploy-tokens/entity.js';
@@ -11,6 +12,7 @@ import { MonitoringSample, RetentionDefault, TelemetryCursor, ThresholdPolicy } 
 import { Project } from '../modules/projects/entity.js';
 import { Resource } from '../modules/resources/entity.js';
 import { ServerDesiredState } from '../modules/runtime/entity.js';
+import { RuntimeLogArchive, RuntimeLogLine } from '../modules/runtime-logs/entity.js';
 import { AgentEnrollment, Server, SshCredential } from '../modules/servers/entity.js';
 import { LoginFailure, Session } from '../modules/sessions/entity.js';
 import { CertificateAuthorityRecord } from '../pki/entity.js';
@@ -43,4 +45,7 @@ export const entities = [
   TelemetryCursor,
   RetentionDefault,
   ThresholdPolicy,
+  PrunePolicy,
+  RuntimeLogLine,
+  RuntimeLogArchive,
 ];

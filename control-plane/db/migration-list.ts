@@ -12,6 +12,8 @@ import { Migration20261207050000EdgeProxy } from './migrations/Migration20261207
 import { Migration20261207061500DomainsCertificates } from './migrations/Migration20261207061500DomainsCertificates.js';
 import { Migration20261207160000DeploymentPublicUrl } from './migrations/Migration20261207160000DeploymentPublicUrl.js';
 import { Migration20261207201609MonitoringSamples } from './migrations/Migration20261207201609MonitoringSamples.js';
+import { Migration20261207231124CapacityPrunePolicies } from './migrations/Migration20261207231124CapacityPrunePolicies.js';
+import { Migration20261207232141RuntimeLogs } from './migrations/Migration20261207232141RuntimeLogs.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -32,4 +34,6 @@ export const migrations = [
   { name: 'Migration20261207061500DomainsCertificates', class: Migration20261207061500DomainsCertificates },
   { name: 'Migration20261207160000DeploymentPublicUrl', class: Migration20261207160000DeploymentPublicUrl },
   { name: 'Migration20261207201609MonitoringSamples', class: Migration20261207201609MonitoringSamples },
+  { name: 'Migration20261207231124CapacityPrunePolicies', class: Migration20261207231124CapacityPrunePolicies },
+  { name: 'Migration20261207232141RuntimeLogs', class: Migration20261207232141RuntimeLogs },
 ];

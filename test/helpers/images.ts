@@ -152,13 +152,15 @@ export function testRuntimeSpec(image: string, overrides: Partial<ContainerSpec>
   };
 }
 
-interface ImageRecipe {
+/** How a test image is built: its command, and files under /www. */
+export interface ImageRecipe {
   cmd: string[];
   /** Files under /www. */
   www?: Record<string, string>;
 }
 
-async function ensureImage(docker: Dockerode, tag: string, recipe: ImageRecipe): Promise<string> {
+/** Builds `tag` from `recipe` (FROM scratch with the static busybox) unless the engine has it; returns the tag. */
+export async function ensureImage(docker: Dockerode, tag: string, recipe: ImageRecipe): Promise<string> {
   const exists = await docker
     .getImage(tag)
     .inspect()

@@ -25,7 +25,7 @@ export class Migration20261207201609MonitoringSamples extends Migration {
       'alter table "retention_defaults" add constraint "retention_defaults_organization_id_scope_category_unique" unique nulls not distinct ("organization_id", "scope", "category")',
     );
     this.addSql(
-      'create table "telemetry_cursors" ("server_id" varchar(40) not null, "spool_id" varchar(64) not null, "last_batch_seq" bigint not null, "dropped_batches" bigint not null, "last_drop_at" timestamptz null, "newest_observed_at" timestamptz null, "received_at" timestamptz not null, constraint "telemetry_cursors_pkey" primary key ("server_id"))',
+      'create table "telemetry_cursors" ("server_id" varchar(40) not null, "channel" varchar(20) not null, "spool_id" varchar(64) not null, "last_batch_seq" bigint not null, "dropped_batches" bigint not null, "last_drop_at" timestamptz null, "newest_observed_at" timestamptz null, "received_at" timestamptz not null, constraint "telemetry_cursors_pkey" primary key ("server_id", "channel"))',
     );
     this.addSql(
       'create table "monitoring_threshold_policies" ("id" varchar(255) not null, "organization_id" varchar(255) not null, "scope_kind" varchar(20) not null, "scope_id" varchar(40) not null, "server_id" varchar(40) null, "scope" jsonb not null, "rules" jsonb not null, "enabled" boolean not null, "evaluation" jsonb null, "updated_at" timestamptz not null, "updated_by_actor_id" varchar(60) null, "updated_by_actor_kind" varchar(40) not null, constraint "monitoring_threshold_policies_pkey" primary key ("id"))',

@@ -20,6 +20,7 @@ import { desiredStateOf, setDesiredRuntime } from '../runtime/desired-state.js';
 import { Server } from '../servers/entity.js';
 import { activeStatuses, Deployment, terminalStatuses } from './entity.js';
 import { appendEvent, appendLogLines, finish } from './events.js';
+import { deploymentSecretValues, maskSecrets as mask } from './secret-values.js';
 
 /** An event from an agent, as the gateway hands it over. */
 export interface AgentEventInput {
@@ -50,25 +51,7 @@ const maxLogLine = 8_000;
  * ends deployments when their command ends, and ends the ones whose deadline passed.
  */
 export function createDeploymentAgentLink({ now, keyRing, log, commands, publicUrl }: DeploymentAgentLinkOptions) {
-  /** Values of the deployment's secrets, for masking its log lines. */
-  function secretValuesOf(deployment: Deployment): string[] {
-    const secretKeys = new Set(
-      deployment.snapshot.environmentSnapshot.variables.filter((v) => v.isSecret).map((v) => v.key),
-    );
-    if (secretKeys.size === 0) return [];
-    const env = JSON.parse(keyRing.open(deployment.sealedEnv)) as Record<string, string>;
-    // Longest first, so a secret containing another is masked whole; very short values would mask noise.
-    return Object.entries(env)
-      .filter(([key, value]) => secretKeys.has(key) && value.length >= 4)
-      .map(([, value]) => value)
-      .sort((a, b) => b.length - a.length);
-  }
-
-  function mask(message: string, secrets: string[]): { message: string; masked: boolean } {
-    let out = message;
-    for (const secret of secrets) out = out.split(secret).join('****');
-    return { message: out, masked: out !== message };
-  }
+  const secretValuesOf = (deployment: Deployment) => deploymentSecretValues(keyRing, deployment);
 
   async function deploymentOf(em: EntityManager, serverId: string, deploymentId: string | undefined) {
     if (!deploymentId) return null;

@@ -65,14 +65,16 @@ export const MonitoringSample = defineEntity({
 export type MonitoringSample = InferEntity<typeof MonitoringSample>;
 
 /**
- * Per server, the telemetry spool whose batches are being stored and the last batch stored from it: a resent
- * batch (same spool, seq not above it) is skipped, and a jump in seq is counted as batches the agent dropped.
+ * Per server and channel (`` for samples, `logs` for runtime log lines), the agent spool whose batches are being
+ * stored and the last batch stored from it: a resent batch (same spool, seq not above it) is skipped, and a jump in
+ * seq is counted as batches the agent dropped.
  */
 export const TelemetryCursor = defineEntity({
   name: 'TelemetryCursor',
   tableName: 'telemetry_cursors',
   properties: {
     serverId: p.string().length(40).primary(),
+    channel: p.string().length(20).primary(),
     spoolId: p.string().length(64),
     lastBatchSeq: p.bigint('string'),
     droppedBatches: p.bigint('number'),

@@ -159,12 +159,20 @@ export async function insertSamples(em: EntityManager, rows: Row[]): Promise<voi
   );
 }
 
+/** Stores a batch's runtime log lines, inside the batch's transaction (the runtime-logs module). */
+export type LogLineStore = (
+  tx: EntityManager,
+  serverId: string,
+  lines: TelemetryBatch['logLines'],
+  receivedAt: Date,
+) => Promise<void>;
+
 /**
  * The gateway's telemetry sink: stores a batch's samples and moves the server's cursor in one transaction, so
  * a batch is stored once or not at all. A batch already stored (same spool, seq not above the cursor) is only
  * acknowledged again; a seq that jumps counts the batches in between as dropped by the agent's spool.
  */
-export function createTelemetryIngest(deps: { afterStore?: AfterStore }): TelemetrySink {
+export function createTelemetryIngest(deps: { afterStore?: AfterStore; storeLogLines?: LogLineStore }): TelemetrySink {
   return {
     async storeBatch(em, serverId, batch, receivedAt) {
       const rows = batchRows(serverId, batch, receivedAt);
@@ -175,8 +183,8 @@ export function createTelemetryIngest(deps: { afterStore?: AfterStore }): Teleme
       const stored = await em.transactional(async (tx) => {
         const knex = knexOf(tx);
         const found = (await knex.raw(
-          'select "spool_id", "last_batch_seq", "dropped_batches" from "telemetry_cursors" where "server_id" = ? for update',
-          [serverId],
+          'select "spool_id", "last_batch_seq", "dropped_batches" from "telemetry_cursors" where "server_id" = ? and "channel" = ? for update',
+          [serverId, batch.channel],
         )) as { rows: Array<{ spool_id: string; last_batch_seq: string; dropped_batches: string }> };
         const cursor = found.rows[0];
         const sameSpool = cursor?.spool_id === batch.spoolId;
@@ -184,10 +192,11 @@ export function createTelemetryIngest(deps: { afterStore?: AfterStore }): Teleme
         if (sameSpool && batch.batchSeq <= last) return false;
         const gap = Number(batch.batchSeq - last - 1n);
         await insertSamples(tx, rows);
+        if (batch.logLines.length > 0) await deps.storeLogLines?.(tx, serverId, batch.logLines, receivedAt);
         await knex.raw(
-          `insert into "telemetry_cursors" ("server_id", "spool_id", "last_batch_seq", "dropped_batches", "last_drop_at", "newest_observed_at", "received_at")
-           values (?, ?, ?, ?, ?, ?, ?)
-           on conflict ("server_id") do update set
+          `insert into "telemetry_cursors" ("server_id", "channel", "spool_id", "last_batch_seq", "dropped_batches", "last_drop_at", "newest_observed_at", "received_at")
+           values (?, ?, ?, ?, ?, ?, ?, ?)
+           on conflict ("server_id", "channel") do update set
              "spool_id" = excluded."spool_id",
              "last_batch_seq" = excluded."last_batch_seq",
              "dropped_batches" = "telemetry_cursors"."dropped_batches" + ?,
@@ -196,6 +205,7 @@ export function createTelemetryIngest(deps: { afterStore?: AfterStore }): Teleme
              "received_at" = excluded."received_at"`,
           [
             serverId,
+            batch.channel,
             batch.spoolId,
             batch.batchSeq.toString(),
             gap,

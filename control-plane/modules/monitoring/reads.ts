@@ -48,7 +48,7 @@ async function dropWarnings(em: EntityManager, scope: ResolvedScope, window: Win
   const serverId = scope.ids.serverId;
   if (serverId === undefined) return [];
   const result = (await knexOf(em).raw(
-    'select "dropped_batches", "last_drop_at" from "telemetry_cursors" where "server_id" = ?',
+    `select "dropped_batches", "last_drop_at" from "telemetry_cursors" where "server_id" = ? and "channel" = ''`,
     [serverId],
   )) as { rows: Array<{ dropped_batches: string; last_drop_at: Date | null }> };
   const cursor = result.rows[0];

@@ -3,7 +3,8 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../../../shared/logger.js';
 import type { Clock } from '../../../shared/time.js';
 import type { AuthContext } from '../identity/auth-context.js';
-import { type AfterStore, createTelemetryIngest } from './ingest.js';
+import { fullestDiskPercent } from './disk-use.js';
+import { type AfterStore, createTelemetryIngest, type LogLineStore } from './ingest.js';
 import { type Bucket, listSamples, readRollup } from './reads.js';
 import { createRetentionService, enforceSampleRetention } from './retention.js';
 import { resolveScope, type ScopeInput } from './scope.js';
@@ -23,6 +24,8 @@ export interface MonitoringDeps {
   /** The agents' sample interval (BERTH_TELEMETRY_INTERVAL_MS). */
   intervalMs: number;
   afterStore?: AfterStore;
+  /** Where runtime log lines from the agents' logs streams go (the runtime-logs module). */
+  storeLogLines?: LogLineStore;
 }
 
 /**
@@ -32,9 +35,17 @@ export interface MonitoringDeps {
 export function createMonitoringService(deps: MonitoringDeps) {
   const { now, log } = deps;
   const retention = createRetentionService({ now });
-  let afterStore: AfterStore | undefined = deps.afterStore;
+  const listeners: AfterStore[] = deps.afterStore ? [deps.afterStore] : [];
   const ingest = createTelemetryIngest({
-    afterStore: (em, serverId, at) => afterStore?.(em, serverId, at) ?? Promise.resolve(),
+    ...(deps.storeLogLines ? { storeLogLines: deps.storeLogLines } : {}),
+    // A listener's failure is its own: the batch is stored and acknowledged regardless.
+    afterStore: async (em, serverId, at) => {
+      for (const listener of listeners) {
+        await listener(em, serverId, at).catch((error: unknown) =>
+          log.error({ err: error, serverId }, 'a monitoring listener failed on a stored batch'),
+        );
+      }
+    },
   });
   let job: ScheduledTask | undefined;
   let running: Promise<void> | undefined;
@@ -47,10 +58,11 @@ export function createMonitoringService(deps: MonitoringDeps) {
   return {
     ingest,
     retention,
-    /** Lets thresholds (built later) look at every stored batch. */
+    /** Lets another part (thresholds, capacity policies) look at every stored batch, after it is committed. */
     onStored(hook: AfterStore) {
-      afterStore = hook;
+      listeners.push(hook);
     },
+    fullestDiskPercent,
 
     async samples(
       em: EntityManager,

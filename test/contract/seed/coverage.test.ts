@@ -5,7 +5,7 @@ import { buildTestApp, type TestApp } from '../../helpers/build-test-app.js';
 import { documentedOperations, seed } from './shape.js';
 
 /** The calls that register scenarios, each with an object literal of `METHOD /seed/path` keys (see scenarios.ts). */
-const REGISTRARS = new Set(['describeSeedScenarios', 'describeSeedStreams']);
+const REGISTRARS = new Set(['describeSeedScenarios', 'describeSeedStreams', 'describeSeedLogStreams']);
 const folder = new URL('./', import.meta.url);
 
 /** Every scenario key of one file, read from its source; a key that cannot be read statically is an error. */

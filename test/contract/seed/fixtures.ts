@@ -4,6 +4,7 @@ import { commandKind } from '../../../shared/command-catalogue.js';
 import type { EdgeInspectResult, EdgeRoute } from '../../../shared/edge-command.js';
 import { createCertificateRequest, generateKeyPair } from '../../../shared/pki.js';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.js';
+import { sampleResultOf } from '../../helpers/command-samples.js';
 import { type DeployFixture, startDeployFixture } from '../../helpers/deploy-fixture.js';
 import { documentedOperations } from './shape.js';
 
@@ -250,6 +251,14 @@ function servedEdge(routes: EdgeRoute[]): EdgeInspectResult {
  * A resource deployed through the real agent link to a fake agent, which answers the deployment and the runtime
  * commands the way the real agent does (its shapes are in shared/), so runtime controls and health have a runtime.
  */
+let deployedServerId: string | undefined;
+
+/** The connected server {@link deployedResource} deployed to (deploying first when nothing was). */
+export async function deployedServer(): Promise<string> {
+  if (deployedServerId === undefined) await deployedResource();
+  return deployedServerId!;
+}
+
 export async function deployedResource(): Promise<string> {
   agentLink ??= await startDeployFixture({ t: rig.t, token: rig.token });
   const { serverId } = await agentLink.connectServer(async (command) => {
@@ -304,8 +313,12 @@ export async function deployedResource(): Promise<string> {
     if (command.kind === commandKind.edgeInspect) {
       return { succeeded: true, result: servedEdge(edgeRoutes) };
     }
+    if (command.kind === commandKind.capacityInspect || command.kind === commandKind.capacityPrune) {
+      return { succeeded: true, result: sampleResultOf(command.kind) };
+    }
     return { succeeded: true, result: {} };
   });
+  deployedServerId = serverId;
   const ids = await agentLink.createResource();
   const created = await request({ method: 'POST', url: '/deployments', json: { ...ids, serverId } });
   expect(created.statusCode, created.body).toBe(201);

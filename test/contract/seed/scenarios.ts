@@ -52,3 +52,30 @@ export function describeSeedStreams(module: string, scenarios: Record<string, Sc
     });
   });
 }
+
+/**
+ * The runtime log stream (documented as answering `null`) is Server-Sent Events in Berth: every `line` frame's line
+ * must have the shape of the seed's runtime log line, and a stream that does not follow ends with `closed`.
+ */
+export function describeSeedLogStreams(module: string, scenarios: Record<string, Scenario>): void {
+  const lineExample = (
+    seedByKey.get('GET /resources/{resourceId}/runtime-logs')!.response_example as { logs: unknown[] }
+  ).logs[0];
+  describe(`seed 001 contract: ${module} streams`, () => {
+    it.each(Object.keys(scenarios))("%s streams lines in the seed's line shape", async (key) => {
+      expect(rig.documented.has(key), `${key} is not in /openapi.json`).toBe(true);
+      const res = await scenarios[key]!();
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+      const data = res.body
+        .split('\n\n')
+        .map((frame) => /^data: (.*)$/m.exec(frame)?.[1])
+        .filter((line): line is string => line !== undefined)
+        .map((line) => JSON.parse(line));
+      const lines = data.filter((d) => d.kind === 'line');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const frame of lines) expect(shapeMismatches(lineExample, frame.line)).toEqual([]);
+      expect(data.at(-1)).toMatchObject({ kind: 'closed', reason: 'completed' });
+    });
+  });
+}

@@ -88,6 +88,8 @@ const emptyUntilLaterModules = new Set([
   '$.diagnostics',
   // No value is hidden by another layer in the scenario's configuration.
   '$.overrides',
+  // Berth keeps no source workspaces until it builds from source.
+  '$.appaloftWorkspaces',
 ]);
 
 /**

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file berth/agent/v1/agent.proto.
  */
 export const file_berth_agent_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChpiZXJ0aC9hZ2VudC92MS9hZ2VudC5wcm90bxIOYmVydGguYWdlbnQudjEijgMKDEFnZW50TWVzc2FnZRILCgNzZXEYASABKAQSCwoDYWNrGAIgASgEEiYKBWhlbGxvGAMgASgLMhUuYmVydGguYWdlbnQudjEuSGVsbG9IABIuCgloZWFydGJlYXQYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5IZWFydGJlYXRIABIxCgtjb21tYW5kX2FjaxgFIAEoCzIaLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRBY2tIABI3Cg5jb21tYW5kX3Jlc3VsdBgGIAEoCzIdLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRSZXN1bHRIABImCgVldmVudBgHIAEoCzIVLmJlcnRoLmFnZW50LnYxLkV2ZW50SAASKgoHZ29vZGJ5ZRgIIAEoCzIXLmJlcnRoLmFnZW50LnYxLkdvb2RieWVIABJBChNjZXJ0aWZpY2F0ZV9yZXF1ZXN0GAkgASgLMiIuYmVydGguYWdlbnQudjEuQ2VydGlmaWNhdGVSZXF1ZXN0SABCCQoHcGF5bG9hZCK0AQoFSGVsbG8SEQoJc2VydmVyX2lkGAEgASgJEhUKDWFnZW50X3ZlcnNpb24YAiABKAkSFAoMY2FwYWJpbGl0aWVzGAMgAygJEicKBGhvc3QYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5Ib3N0RmFjdHMSKwoGZG9ja2VyGAUgASgLMhsuYmVydGguYWdlbnQudjEuRG9ja2VyRmFjdHMSFQoNbGFzdF9hY2tfc2VlbhgGIAEoBCJwCglIb3N0RmFjdHMSEAoIaG9zdG5hbWUYASABKAkSCgoCb3MYAiABKAkSDgoGa2VybmVsGAMgASgJEgwKBGFyY2gYBCABKAkSEQoJY3B1X2NvdW50GAUgASgNEhQKDG1lbW9yeV9ieXRlcxgGIAEoBCJVCgtEb2NrZXJGYWN0cxIRCglyZWFjaGFibGUYASABKAgSDwoHdmVyc2lvbhgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRINCgVlcnJvchgEIAEoCSI8CglIZWFydGJlYXQSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiAKCkNvbW1hbmRBY2sSEgoKY29tbWFuZF9pZBgBIAEoCSJ2Cg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSEQoJc3VjY2VlZGVkGAIgASgIEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCRITCgtyZXN1bHRfanNvbhgFIAEoDCK0AQoFRXZlbnQSDAoEa2luZBgBIAEoCRIvCgtvYnNlcnZlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoKYXR0cmlidXRlcxgDIAMoCzIlLmJlcnRoLmFnZW50LnYxLkV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIZCgdHb29kYnllEg4KBnJlYXNvbhgBIAEoCSLoAgoOQ29udHJvbE1lc3NhZ2USCwoDc2VxGAEgASgEEgsKA2FjaxgCIAEoBBIqCgd3ZWxjb21lGAMgASgLMhcuYmVydGguYWdlbnQudjEuV2VsY29tZUgAEioKB2NvbW1hbmQYBCABKAsyFy5iZXJ0aC5hZ2VudC52MS5Db21tYW5kSAASNQoNaGVhcnRiZWF0X2FjaxgFIAEoCzIcLmJlcnRoLmFnZW50LnYxLkhlYXJ0YmVhdEFja0gAEioKB3Jldm9rZWQYBiABKAsyFy5iZXJ0aC5hZ2VudC52MS5SZXZva2VkSAASNQoNZGVzaXJlZF9zdGF0ZRgHIAEoCzIcLmJlcnRoLmFnZW50LnYxLkRlc2lyZWRTdGF0ZUgAEj8KEmNlcnRpZmljYXRlX2lzc3VlZBgIIAEoCzIhLmJlcnRoLmFnZW50LnYxLkNlcnRpZmljYXRlSXNzdWVkSABCCQoHcGF5bG9hZCKqAQoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgCIAEoDRIcChR1bnJlYWNoYWJsZV9hZnRlcl9tcxgDIAEoDRIvCgtzZXJ2ZXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVdGVsZW1ldHJ5X2ludGVydmFsX21zGAUgASgNIp4BCgdDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSDAoEa2luZBgCIAEoCRItCglpc3N1ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGRlYWRsaW5lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxwYXlsb2FkX2pzb24YBSABKAwiDgoMSGVhcnRiZWF0QWNrIhkKB1Jldm9rZWQSDgoGcmVhc29uGAEgASgJIjYKDERlc2lyZWRTdGF0ZRIPCgd2ZXJzaW9uGAEgASgEEhUKDWRvY3VtZW50X2pzb24YAiABKAwiJQoSQ2VydGlmaWNhdGVSZXF1ZXN0Eg8KB2Nzcl9wZW0YASABKAkiagoRQ2VydGlmaWNhdGVJc3N1ZWQSFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEi0KCW5vdF9hZnRlchgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYAyABKAkirgEKDlRlbGVtZXRyeUJhdGNoEhAKCHNwb29sX2lkGAEgASgJEhEKCWJhdGNoX3NlcRgCIAEoBBIXCg9kcm9wcGVkX2JhdGNoZXMYAyABKAQSKQoFaG9zdHMYBCADKAsyGi5iZXJ0aC5hZ2VudC52MS5Ib3N0U2FtcGxlEjMKCmNvbnRhaW5lcnMYBSADKAsyHy5iZXJ0aC5hZ2VudC52MS5Db250YWluZXJTYW1wbGUivgQKCkhvc3RTYW1wbGUSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWxvZ2ljYWxfY29yZXMYAiABKA0SFwoPbG9hZF9hdmVyYWdlXzFtGAMgASgBEhcKD2xvYWRfYXZlcmFnZV81bRgEIAEoARIYChBsb2FkX2F2ZXJhZ2VfMTVtGAUgASgBEhMKC2NwdV9wZXJjZW50GAYgASgBEhoKEm1lbW9yeV90b3RhbF9ieXRlcxgHIAEoBBIZChFtZW1vcnlfdXNlZF9ieXRlcxgIIAEoBBIeChZtZW1vcnlfYXZhaWxhYmxlX2J5dGVzGAkgASgEEigKBWRpc2tzGAogAygLMhkuYmVydGguYWdlbnQudjEuRGlza1VzYWdlEhgKEG5ldHdvcmtfcnhfYnl0ZXMYCyABKAQSGAoQbmV0d29ya190eF9ieXRlcxgMIAEoBBIaChJkb2NrZXJfaW1hZ2VfYnl0ZXMYDSABKAQSIAoYZG9ja2VyX2J1aWxkX2NhY2hlX2J5dGVzGA4gASgEEh0KFWRvY2tlcl93cml0YWJsZV9ieXRlcxgPIAEoBBI2ChJkb2NrZXJfb2JzZXJ2ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWNvbnRhaW5lcl9jcHVfcGVyY2VudBgRIAEoARIeChZjb250YWluZXJfbWVtb3J5X2J5dGVzGBIgASgEIrUBCglEaXNrVXNhZ2USDQoFbW91bnQYASABKAkSEgoKZmlsZXN5c3RlbRgCIAEoCRITCgt0b3RhbF9ieXRlcxgDIAEoBBISCgp1c2VkX2J5dGVzGAQgASgEEhcKD2F2YWlsYWJsZV9ieXRlcxgFIAEoBBIUCgxpbm9kZXNfdG90YWwYBiABKAQSEwoLaW5vZGVzX3VzZWQYByABKAQSGAoQaW5vZGVzX2F2YWlsYWJsZRgIIAEoBCLIAgoPQ29udGFpbmVyU2FtcGxlEi8KC29ic2VydmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxjb250YWluZXJfaWQYAiABKAkSEgoKcHJvamVjdF9pZBgDIAEoCRIWCg5lbnZpcm9ubWVudF9pZBgEIAEoCRITCgtyZXNvdXJjZV9pZBgFIAEoCRIVCg1kZXBsb3ltZW50X2lkGAYgASgJEhMKC2NwdV9wZXJjZW50GAcgASgBEhkKEW1lbW9yeV91c2VkX2J5dGVzGAggASgEEhoKEm1lbW9yeV9saW1pdF9ieXRlcxgJIAEoBBIYChBuZXR3b3JrX3J4X2J5dGVzGAogASgEEhgKEG5ldHdvcmtfdHhfYnl0ZXMYCyABKAQSFgoOd3JpdGFibGVfYnl0ZXMYDCABKAQiMwoMVGVsZW1ldHJ5QWNrEhAKCHNwb29sX2lkGAEgASgJEhEKCWJhdGNoX3NlcRgCIAEoBDKqAQoMQWdlbnRTZXJ2aWNlEksKB0Nvbm5lY3QSHC5iZXJ0aC5hZ2VudC52MS5BZ2VudE1lc3NhZ2UaHi5iZXJ0aC5hZ2VudC52MS5Db250cm9sTWVzc2FnZSgBMAESTQoJVGVsZW1ldHJ5Eh4uYmVydGguYWdlbnQudjEuVGVsZW1ldHJ5QmF0Y2gaHC5iZXJ0aC5hZ2VudC52MS5UZWxlbWV0cnlBY2soATABYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChpiZXJ0aC9hZ2VudC92MS9hZ2VudC5wcm90bxIOYmVydGguYWdlbnQudjEijgMKDEFnZW50TWVzc2FnZRILCgNzZXEYASABKAQSCwoDYWNrGAIgASgEEiYKBWhlbGxvGAMgASgLMhUuYmVydGguYWdlbnQudjEuSGVsbG9IABIuCgloZWFydGJlYXQYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5IZWFydGJlYXRIABIxCgtjb21tYW5kX2FjaxgFIAEoCzIaLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRBY2tIABI3Cg5jb21tYW5kX3Jlc3VsdBgGIAEoCzIdLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRSZXN1bHRIABImCgVldmVudBgHIAEoCzIVLmJlcnRoLmFnZW50LnYxLkV2ZW50SAASKgoHZ29vZGJ5ZRgIIAEoCzIXLmJlcnRoLmFnZW50LnYxLkdvb2RieWVIABJBChNjZXJ0aWZpY2F0ZV9yZXF1ZXN0GAkgASgLMiIuYmVydGguYWdlbnQudjEuQ2VydGlmaWNhdGVSZXF1ZXN0SABCCQoHcGF5bG9hZCK0AQoFSGVsbG8SEQoJc2VydmVyX2lkGAEgASgJEhUKDWFnZW50X3ZlcnNpb24YAiABKAkSFAoMY2FwYWJpbGl0aWVzGAMgAygJEicKBGhvc3QYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5Ib3N0RmFjdHMSKwoGZG9ja2VyGAUgASgLMhsuYmVydGguYWdlbnQudjEuRG9ja2VyRmFjdHMSFQoNbGFzdF9hY2tfc2VlbhgGIAEoBCJwCglIb3N0RmFjdHMSEAoIaG9zdG5hbWUYASABKAkSCgoCb3MYAiABKAkSDgoGa2VybmVsGAMgASgJEgwKBGFyY2gYBCABKAkSEQoJY3B1X2NvdW50GAUgASgNEhQKDG1lbW9yeV9ieXRlcxgGIAEoBCJVCgtEb2NrZXJGYWN0cxIRCglyZWFjaGFibGUYASABKAgSDwoHdmVyc2lvbhgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRINCgVlcnJvchgEIAEoCSI8CglIZWFydGJlYXQSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiAKCkNvbW1hbmRBY2sSEgoKY29tbWFuZF9pZBgBIAEoCSJ2Cg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSEQoJc3VjY2VlZGVkGAIgASgIEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCRITCgtyZXN1bHRfanNvbhgFIAEoDCK0AQoFRXZlbnQSDAoEa2luZBgBIAEoCRIvCgtvYnNlcnZlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoKYXR0cmlidXRlcxgDIAMoCzIlLmJlcnRoLmFnZW50LnYxLkV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIZCgdHb29kYnllEg4KBnJlYXNvbhgBIAEoCSLoAgoOQ29udHJvbE1lc3NhZ2USCwoDc2VxGAEgASgEEgsKA2FjaxgCIAEoBBIqCgd3ZWxjb21lGAMgASgLMhcuYmVydGguYWdlbnQudjEuV2VsY29tZUgAEioKB2NvbW1hbmQYBCABKAsyFy5iZXJ0aC5hZ2VudC52MS5Db21tYW5kSAASNQoNaGVhcnRiZWF0X2FjaxgFIAEoCzIcLmJlcnRoLmFnZW50LnYxLkhlYXJ0YmVhdEFja0gAEioKB3Jldm9rZWQYBiABKAsyFy5iZXJ0aC5hZ2VudC52MS5SZXZva2VkSAASNQoNZGVzaXJlZF9zdGF0ZRgHIAEoCzIcLmJlcnRoLmFnZW50LnYxLkRlc2lyZWRTdGF0ZUgAEj8KEmNlcnRpZmljYXRlX2lzc3VlZBgIIAEoCzIhLmJlcnRoLmFnZW50LnYxLkNlcnRpZmljYXRlSXNzdWVkSABCCQoHcGF5bG9hZCKqAQoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgCIAEoDRIcChR1bnJlYWNoYWJsZV9hZnRlcl9tcxgDIAEoDRIvCgtzZXJ2ZXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVdGVsZW1ldHJ5X2ludGVydmFsX21zGAUgASgNIp4BCgdDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSDAoEa2luZBgCIAEoCRItCglpc3N1ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGRlYWRsaW5lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxwYXlsb2FkX2pzb24YBSABKAwiDgoMSGVhcnRiZWF0QWNrIhkKB1Jldm9rZWQSDgoGcmVhc29uGAEgASgJIjYKDERlc2lyZWRTdGF0ZRIPCgd2ZXJzaW9uGAEgASgEEhUKDWRvY3VtZW50X2pzb24YAiABKAwiJQoSQ2VydGlmaWNhdGVSZXF1ZXN0Eg8KB2Nzcl9wZW0YASABKAkiagoRQ2VydGlmaWNhdGVJc3N1ZWQSFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEi0KCW5vdF9hZnRlchgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYAyABKAki8gEKDlRlbGVtZXRyeUJhdGNoEhAKCHNwb29sX2lkGAEgASgJEhEKCWJhdGNoX3NlcRgCIAEoBBIXCg9kcm9wcGVkX2JhdGNoZXMYAyABKAQSKQoFaG9zdHMYBCADKAsyGi5iZXJ0aC5hZ2VudC52MS5Ib3N0U2FtcGxlEjMKCmNvbnRhaW5lcnMYBSADKAsyHy5iZXJ0aC5hZ2VudC52MS5Db250YWluZXJTYW1wbGUSDwoHY2hhbm5lbBgGIAEoCRIxCglsb2dfbGluZXMYByADKAsyHi5iZXJ0aC5hZ2VudC52MS5SdW50aW1lTG9nTGluZSL4AQoOUnVudGltZUxvZ0xpbmUSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGNvbnRhaW5lcl9pZBgCIAEoCRISCgpwcm9qZWN0X2lkGAMgASgJEhYKDmVudmlyb25tZW50X2lkGAQgASgJEhMKC3Jlc291cmNlX2lkGAUgASgJEhUKDWRlcGxveW1lbnRfaWQYBiABKAkSFAoMc2VydmljZV9uYW1lGAcgASgJEg4KBnN0cmVhbRgIIAEoCRIPCgdtZXNzYWdlGAkgASgJEhAKCHNlcXVlbmNlGAogASgEIr4ECgpIb3N0U2FtcGxlEi8KC29ic2VydmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1sb2dpY2FsX2NvcmVzGAIgASgNEhcKD2xvYWRfYXZlcmFnZV8xbRgDIAEoARIXCg9sb2FkX2F2ZXJhZ2VfNW0YBCABKAESGAoQbG9hZF9hdmVyYWdlXzE1bRgFIAEoARITCgtjcHVfcGVyY2VudBgGIAEoARIaChJtZW1vcnlfdG90YWxfYnl0ZXMYByABKAQSGQoRbWVtb3J5X3VzZWRfYnl0ZXMYCCABKAQSHgoWbWVtb3J5X2F2YWlsYWJsZV9ieXRlcxgJIAEoBBIoCgVkaXNrcxgKIAMoCzIZLmJlcnRoLmFnZW50LnYxLkRpc2tVc2FnZRIYChBuZXR3b3JrX3J4X2J5dGVzGAsgASgEEhgKEG5ldHdvcmtfdHhfYnl0ZXMYDCABKAQSGgoSZG9ja2VyX2ltYWdlX2J5dGVzGA0gASgEEiAKGGRvY2tlcl9idWlsZF9jYWNoZV9ieXRlcxgOIAEoBBIdChVkb2NrZXJfd3JpdGFibGVfYnl0ZXMYDyABKAQSNgoSZG9ja2VyX29ic2VydmVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVjb250YWluZXJfY3B1X3BlcmNlbnQYESABKAESHgoWY29udGFpbmVyX21lbW9yeV9ieXRlcxgSIAEoBCK1AQoJRGlza1VzYWdlEg0KBW1vdW50GAEgASgJEhIKCmZpbGVzeXN0ZW0YAiABKAkSEwoLdG90YWxfYnl0ZXMYAyABKAQSEgoKdXNlZF9ieXRlcxgEIAEoBBIXCg9hdmFpbGFibGVfYnl0ZXMYBSABKAQSFAoMaW5vZGVzX3RvdGFsGAYgASgEEhMKC2lub2Rlc191c2VkGAcgASgEEhgKEGlub2Rlc19hdmFpbGFibGUYCCABKAQiyAIKD0NvbnRhaW5lclNhbXBsZRIvCgtvYnNlcnZlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMY29udGFpbmVyX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOZW52aXJvbm1lbnRfaWQYBCABKAkSEwoLcmVzb3VyY2VfaWQYBSABKAkSFQoNZGVwbG95bWVudF9pZBgGIAEoCRITCgtjcHVfcGVyY2VudBgHIAEoARIZChFtZW1vcnlfdXNlZF9ieXRlcxgIIAEoBBIaChJtZW1vcnlfbGltaXRfYnl0ZXMYCSABKAQSGAoQbmV0d29ya19yeF9ieXRlcxgKIAEoBBIYChBuZXR3b3JrX3R4X2J5dGVzGAsgASgEEhYKDndyaXRhYmxlX2J5dGVzGAwgASgEIjMKDFRlbGVtZXRyeUFjaxIQCghzcG9vbF9pZBgBIAEoCRIRCgliYXRjaF9zZXEYAiABKAQyqgEKDEFnZW50U2VydmljZRJLCgdDb25uZWN0EhwuYmVydGguYWdlbnQudjEuQWdlbnRNZXNzYWdlGh4uYmVydGguYWdlbnQudjEuQ29udHJvbE1lc3NhZ2UoATABEk0KCVRlbGVtZXRyeRIeLmJlcnRoLmFnZW50LnYxLlRlbGVtZXRyeUJhdGNoGhwuYmVydGguYWdlbnQudjEuVGVsZW1ldHJ5QWNrKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * AgentMessage is the envelope for everything the agent sends to the control plane.
@@ -785,6 +785,21 @@ export type TelemetryBatch = Message<"berth.agent.v1.TelemetryBatch"> & {
    * @generated from field: repeated berth.agent.v1.ContainerSample containers = 5;
    */
   containers: ContainerSample[];
+
+  /**
+   * Which series the spool carries: "" for samples, "logs" for runtime log lines. Each has its own spool,
+   * sequence and stream, so a chatty app's logs never push samples out of the spool (or the other way round).
+   *
+   * @generated from field: string channel = 6;
+   */
+  channel: string;
+
+  /**
+   * Lines Berth's containers wrote (channel "logs").
+   *
+   * @generated from field: repeated berth.agent.v1.RuntimeLogLine log_lines = 7;
+   */
+  logLines: RuntimeLogLine[];
 };
 
 /**
@@ -793,6 +808,78 @@ export type TelemetryBatch = Message<"berth.agent.v1.TelemetryBatch"> & {
  */
 export const TelemetryBatchSchema: GenMessage<TelemetryBatch> = /*@__PURE__*/
   messageDesc(file_berth_agent_v1_agent, 17);
+
+/**
+ * RuntimeLogLine is one line a Berth container wrote to stdout or stderr, attributed by the container's labels.
+ *
+ * @generated from message berth.agent.v1.RuntimeLogLine
+ */
+export type RuntimeLogLine = Message<"berth.agent.v1.RuntimeLogLine"> & {
+  /**
+   * When Docker received it.
+   *
+   * @generated from field: google.protobuf.Timestamp observed_at = 1;
+   */
+  observedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string container_id = 2;
+   */
+  containerId: string;
+
+  /**
+   * @generated from field: string project_id = 3;
+   */
+  projectId: string;
+
+  /**
+   * @generated from field: string environment_id = 4;
+   */
+  environmentId: string;
+
+  /**
+   * @generated from field: string resource_id = 5;
+   */
+  resourceId: string;
+
+  /**
+   * @generated from field: string deployment_id = 6;
+   */
+  deploymentId: string;
+
+  /**
+   * @generated from field: string service_name = 7;
+   */
+  serviceName: string;
+
+  /**
+   * "stdout" or "stderr".
+   *
+   * @generated from field: string stream = 8;
+   */
+  stream: string;
+
+  /**
+   * The line, without its newline; the agent cuts a line longer than 16 KiB.
+   *
+   * @generated from field: string message = 9;
+   */
+  message: string;
+
+  /**
+   * The line's number in its container's output, from 1.
+   *
+   * @generated from field: uint64 sequence = 10;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message berth.agent.v1.RuntimeLogLine.
+ * Use `create(RuntimeLogLineSchema)` to create a new message.
+ */
+export const RuntimeLogLineSchema: GenMessage<RuntimeLogLine> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 18);
 
 /**
  * HostSample is what the agent measured of its machine at `observed_at`.
@@ -909,7 +996,7 @@ export type HostSample = Message<"berth.agent.v1.HostSample"> & {
  * Use `create(HostSampleSchema)` to create a new message.
  */
 export const HostSampleSchema: GenMessage<HostSample> = /*@__PURE__*/
-  messageDesc(file_berth_agent_v1_agent, 18);
+  messageDesc(file_berth_agent_v1_agent, 19);
 
 /**
  * DiskUsage is one mounted file system.
@@ -963,7 +1050,7 @@ export type DiskUsage = Message<"berth.agent.v1.DiskUsage"> & {
  * Use `create(DiskUsageSchema)` to create a new message.
  */
 export const DiskUsageSchema: GenMessage<DiskUsage> = /*@__PURE__*/
-  messageDesc(file_berth_agent_v1_agent, 19);
+  messageDesc(file_berth_agent_v1_agent, 20);
 
 /**
  * ContainerSample is the latest reading of one Berth container's stats stream, attributed by its labels.
@@ -1045,7 +1132,7 @@ export type ContainerSample = Message<"berth.agent.v1.ContainerSample"> & {
  * Use `create(ContainerSampleSchema)` to create a new message.
  */
 export const ContainerSampleSchema: GenMessage<ContainerSample> = /*@__PURE__*/
-  messageDesc(file_berth_agent_v1_agent, 20);
+  messageDesc(file_berth_agent_v1_agent, 21);
 
 /**
  * TelemetryAck says the control plane has stored (or had already stored) a batch.
@@ -1069,7 +1156,7 @@ export type TelemetryAck = Message<"berth.agent.v1.TelemetryAck"> & {
  * Use `create(TelemetryAckSchema)` to create a new message.
  */
 export const TelemetryAckSchema: GenMessage<TelemetryAck> = /*@__PURE__*/
-  messageDesc(file_berth_agent_v1_agent, 21);
+  messageDesc(file_berth_agent_v1_agent, 22);
 
 /**
  * AgentService is served by the control plane's agent gateway; agents are the clients.
