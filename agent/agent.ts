@@ -23,16 +23,11 @@ import type { DeploymentDeps } from './handlers/deployment.js';
 import { type HostFactsJson, readHostFacts } from './handlers/host-facts.js';
 import { reconcile } from './handlers/runtime.js';
 import { createJsonPersister } from './json-file.js';
-import { createLogFollower, type LogFollower } from './logs/log-follower.js';
+import { type Observability, openObservability } from './observability.js';
 import { createReplayCache } from './replay-cache.js';
 import { createSpool, type SpooledEvent } from './spool.js';
 import { readCredentials, readEnrollment, statePaths } from './state-dir.js';
 import { type AgentStatus, statusFromState } from './status.js';
-import { openBatchSpool } from './telemetry/batch-spool.js';
-import { createContainerStats } from './telemetry/container-stats.js';
-import { createHostSampler } from './telemetry/host-sampler.js';
-import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
-import { createTelemetryLink, type TelemetryLink } from './telemetry/telemetry-link.js';
 import { type Containers, createDockerContainers } from './workloads/containers.js';
 import { createDockerClient } from './workloads/docker-client.js';
 import type { HealthProbe } from './workloads/health-checks.js';
@@ -128,10 +123,7 @@ export function createAgent(
   let lastAckWrite = 0;
   let stream: ControlStream | undefined;
   let renewalTimer: NodeJS.Timeout | undefined;
-  let telemetry: Telemetry | undefined;
-  let telemetryLink: TelemetryLink | undefined;
-  let logsLink: TelemetryLink | undefined;
-  let logFollower: LogFollower | undefined;
+  let observability: Observability | undefined;
   let resolveFinished!: (outcome: 'stopped' | 'revoked') => void;
   const finished = new Promise<'stopped' | 'revoked'>((resolve) => {
     resolveFinished = resolve;
@@ -289,26 +281,13 @@ export function createAgent(
         ...(await readCredentials(paths)),
       });
       if (deps.telemetry !== false) {
-        const batches = await openBatchSpool({ dir: nodePath.join(config.stateDir, 'telemetry-spool') });
-        telemetryLink = createTelemetryLink({ loadTarget, spool: batches, log });
-        telemetry = createTelemetry({
-          host: createHostSampler({ docker: dockerClient, clock, log }),
-          containers: createContainerStats({ docker: dockerClient, log }),
-          spool: batches,
-          link: telemetryLink,
-          log,
-          intervalMs: timing.telemetryMs,
-        });
-        // Runtime logs: their own spool and their own stream, so neither can crowd the other out.
-        const logBatches = await openBatchSpool({ dir: nodePath.join(config.stateDir, 'logs-spool'), limit: 2_000 });
-        logsLink = createTelemetryLink({ loadTarget, spool: logBatches, log });
-        const link = logsLink;
-        logFollower = createLogFollower({
+        observability = await openObservability({
+          loadTarget,
           docker: dockerClient,
-          spool: logBatches,
-          wake: () => link.wake(),
           stateDir: config.stateDir,
+          clock,
           log,
+          telemetryMs: timing.telemetryMs,
         });
       }
       const checkRenewal = (newSession: boolean) =>
@@ -342,13 +321,8 @@ export function createAgent(
           if (state.t === 'open') void checkRenewal(true);
           // Samples are taken all along; they go out only while the control link is up.
           if (state.t === 'open') {
-            telemetry?.setIntervalMs(state.telemetryIntervalMs);
-            telemetryLink?.open();
-            logsLink?.open();
-          } else {
-            telemetryLink?.close();
-            logsLink?.close();
-          }
+            observability?.linkUp(state.telemetryIntervalMs);
+          } else observability?.linkDown();
           if (state.t === 'revoked') resolveFinished('revoked');
         },
         onHeartbeatAck: (at) => {
@@ -371,8 +345,7 @@ export function createAgent(
       // Zero-downtime switches need the kernel to hand queued connections to Caddy's new socket (root only).
       void checkListenerMigration({ log, enable: process.getuid?.() === 0 });
       dockerWatch.start();
-      telemetry?.start();
-      await logFollower?.start();
+      await observability?.start();
       desired.start();
       await edge.start();
       renewalTimer = setInterval(() => void checkRenewal(false), timing.renewalCheckMs ?? 3_600_000);
@@ -385,9 +358,7 @@ export function createAgent(
       await desired.stop();
       await edge.stop();
       await dockerWatch.stop();
-      await telemetry?.stop();
-      await logFollower?.stop();
-      logsLink?.close();
+      await observability?.stop();
       // Let running commands finish so their results can still go out on this stream.
       await runner.idle();
       await stream?.stop(reason);

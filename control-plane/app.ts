@@ -112,7 +112,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     reads: services.deploymentReads,
     waits: services.deploymentWaits,
   });
-  await app.register(runtimeRoutes, { runtime: services.runtime, health: services.health });
+  await app.register(runtimeRoutes, {
+    runtime: services.runtime,
+    history: services.healthHistory,
+  });
   await app.register(deployTokenRoutes, { deployTokens });
   await app.register(serverRoutes, {
     servers: services.servers,

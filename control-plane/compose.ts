@@ -99,6 +99,7 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
       services.monitoring.startJobs(orm);
       services.prunePolicies.start(orm);
       services.runtimeLogs.start(orm);
+      services.healthHistory.start(orm);
     },
     async stop() {
       await gateway.stop();
@@ -107,6 +108,7 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
       await services.monitoring.stopJobs();
       await services.prunePolicies.stop();
       await services.runtimeLogs.stop();
+      await services.healthHistory.stop();
       await httpApp.close();
       await hub.stop();
     },

@@ -81,6 +81,14 @@ export const controlPlaneSettings = {
     fallback: () => 15_000,
     parse: integer(100, 3_600_000),
   },
+  healthHistoryIntervalSeconds: {
+    env: 'BERTH_HEALTH_HISTORY_INTERVAL_SECONDS',
+    flag: 'health-history-interval-seconds',
+    description: 'how often the health of every deployed resource is checked through its agent and kept as history',
+    defaultText: '30',
+    fallback: () => 30,
+    parse: integer(5, 3600),
+  },
   capacityPruneDiskPercent: {
     env: 'BERTH_CAPACITY_PRUNE_DISK_PERCENT',
     flag: 'capacity-prune-disk-percent',

@@ -30,6 +30,7 @@ import { createProjectService } from './modules/projects/service.js';
 import { createResourceService } from './modules/resources/service.js';
 import { createResourceVariableService } from './modules/resources/variables.js';
 import { createResourceHealth } from './modules/runtime/health.js';
+import { createHealthHistory } from './modules/runtime/health-history.js';
 import { createRuntimeService } from './modules/runtime/service.js';
 import { createRuntimeLogService } from './modules/runtime-logs/service.js';
 import { createLogLineStore } from './modules/runtime-logs/store.js';
@@ -133,6 +134,14 @@ export function createServices(deps: ServiceDependencies) {
     intervalMs: config.telemetryIntervalMs,
     storeLogLines: createLogLineStore({ keyRing, log }),
   });
+  const healthHistory = createHealthHistory({
+    now,
+    log,
+    health,
+    resources,
+    retention: monitoring.retention,
+    intervalSeconds: config.healthHistoryIntervalSeconds,
+  });
   const runtimeLogs = createRuntimeLogService({ now, log, resources, retention: monitoring.retention });
   const agentLink: AgentLinkHooks = combineHooks(
     deploymentHooks(
@@ -191,6 +200,7 @@ export function createServices(deps: ServiceDependencies) {
     capacity,
     prunePolicies,
     runtimeLogs,
+    healthHistory,
     hub,
   };
 }

@@ -11,7 +11,7 @@ import { Membership, Organization, User } from '../modules/identity/entity.js';
 import { MonitoringSample, RetentionDefault, TelemetryCursor, ThresholdPolicy } from '../modules/monitoring/entity.js';
 import { Project } from '../modules/projects/entity.js';
 import { Resource } from '../modules/resources/entity.js';
-import { ServerDesiredState } from '../modules/runtime/entity.js';
+import { HealthObservation, ServerDesiredState } from '../modules/runtime/entity.js';
 import { RuntimeLogArchive, RuntimeLogLine } from '../modules/runtime-logs/entity.js';
 import { AgentEnrollment, Server, SshCredential } from '../modules/servers/entity.js';
 import { LoginFailure, Session } from '../modules/sessions/entity.js';
@@ -48,4 +48,5 @@ export const entities = [
   PrunePolicy,
   RuntimeLogLine,
   RuntimeLogArchive,
+  HealthObservation,
 ];

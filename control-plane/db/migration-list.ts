@@ -14,6 +14,7 @@ import { Migration20261207160000DeploymentPublicUrl } from './migrations/Migrati
 import { Migration20261207201609MonitoringSamples } from './migrations/Migration20261207201609MonitoringSamples.js';
 import { Migration20261207231124CapacityPrunePolicies } from './migrations/Migration20261207231124CapacityPrunePolicies.js';
 import { Migration20261207232141RuntimeLogs } from './migrations/Migration20261207232141RuntimeLogs.js';
+import { Migration20261207233333HealthObservations } from './migrations/Migration20261207233333HealthObservations.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -36,4 +37,5 @@ export const migrations = [
   { name: 'Migration20261207201609MonitoringSamples', class: Migration20261207201609MonitoringSamples },
   { name: 'Migration20261207231124CapacityPrunePolicies', class: Migration20261207231124CapacityPrunePolicies },
   { name: 'Migration20261207232141RuntimeLogs', class: Migration20261207232141RuntimeLogs },
+  { name: 'Migration20261207233333HealthObservations', class: Migration20261207233333HealthObservations },
 ];

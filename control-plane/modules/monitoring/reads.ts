@@ -3,7 +3,7 @@ import { AppError } from '../../../shared/errors.js';
 import { knexOf } from '../../db/knex.js';
 import { Deployment } from '../deployments/entity.js';
 import type { ResolvedScope, ScopeView } from './scope.js';
-import { amountColumns, type FigureRow, levelColumns, type Signal, type Totals, totalsOf } from './totals.js';
+import { amountColumns, type FigureRow, levelColumns, type Signal, signals, type Totals, totalsOf } from './totals.js';
 import {
   asDate,
   asDateOrNull,
@@ -303,4 +303,17 @@ export async function readRollup(
       ? await deploymentMarkers(em, organizationId, scope, window)
       : [],
   };
+}
+
+/**
+ * The scope's figures now: its samples of the last sample interval and a half before its newest one (one reading
+ * per container, or the host's latest), added up as a rollup bucket would be. Null figures when it has no samples.
+ */
+export async function currentTotals(em: EntityManager, scope: ResolvedScope, ctx: ReadContext) {
+  const { newest } = await sampleExtent(em, scope);
+  if (newest === null) return { newest, totals: totalsOf({}, signals), sampleCount: 0 };
+  const window = { from: new Date(newest.getTime() - ctx.intervalMs * 1.5), to: new Date(newest.getTime() + 1) };
+  const seconds = Math.max(1, Math.ceil((window.to.getTime() - window.from.getTime()) / 1000) + 1);
+  const row = windowTotals(await bucketRows(em, scope, window, seconds));
+  return { newest, totals: totalsOf(row, signals), sampleCount: Number(row['sample_count']) };
 }

@@ -3,6 +3,7 @@ import { AppError } from '../../../shared/errors.js';
 import { userOf } from '../../http/request-context.js';
 import {
   ConfigureRetentionBody,
+  ConfigureThresholdsBody,
   IdResult,
   RetentionCategoryParams,
   RetentionList,
@@ -13,6 +14,11 @@ import {
   RollupQuery,
   SamplesList,
   SamplesQuery,
+  ThresholdsConfigured,
+  ThresholdsQuery,
+  ThresholdsShow,
+  Usage,
+  UsageQuery,
 } from './schema.js';
 import type { ScopeInput } from './scope.js';
 import type { MonitoringService } from './service.js';
@@ -138,5 +144,61 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRoutesOptions
       },
     },
     async (request) => monitoring.retention.show(request.em, userOf(request), request.params.category, request.query),
+  );
+  app.get(
+    '/runtime-monitoring/thresholds',
+    {
+      schema: {
+        tags,
+        summary: "A scope's threshold policy and how it stands now (ok, warning, critical, stale, unknown)",
+        querystring: ThresholdsQuery,
+        response: { 200: ThresholdsShow },
+      },
+    },
+    async (request) =>
+      monitoring.thresholds.show(request.em, userOf(request), {
+        scope: scopeOf(request.query),
+        policyId: request.query.policyId,
+      }),
+  );
+  app.post(
+    '/runtime-monitoring/thresholds',
+    {
+      schema: {
+        tags,
+        summary: 'Set the threshold rules of a scope (evaluated as samples arrive; warnings raise and clear)',
+        body: ConfigureThresholdsBody,
+        response: { 200: ThresholdsConfigured },
+      },
+    },
+    async (request) => monitoring.thresholds.configure(request.em, userOf(request), request.body),
+  );
+  app.get(
+    '/runtime-usage/inspect',
+    {
+      schema: {
+        tags,
+        summary: 'What a scope uses now, by project, environment, resource and deployment, from the newest samples',
+        querystring: UsageQuery,
+        response: { 200: Usage },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      // The seed spells the scope both ways: scope.kind/scope.serverId and scopeKind/serverId.
+      const scope = scopeOf({
+        'scope.kind': q['scope.kind'] ?? q.scopeKind,
+        'scope.serverId': q['scope.serverId'] ?? q.serverId,
+        'scope.projectId': q['scope.projectId'] ?? q.projectId,
+        'scope.environmentId': q['scope.environmentId'] ?? q.environmentId,
+        'scope.resourceId': q['scope.resourceId'] ?? q.resourceId,
+        'scope.deploymentId': q['scope.deploymentId'] ?? q.deploymentId,
+      });
+      return monitoring.usage(request.em, userOf(request), {
+        scope,
+        includeArtifacts: q.includeArtifacts ?? true,
+        includeWarnings: q.includeWarnings ?? true,
+      });
+    },
   );
 };

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { buckets } from './reads.js';
 import { retentionCategoryNames, retentionScopes } from './retention.js';
 import { scopeKinds } from './scope.js';
+import { signals as signalNames } from './totals.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 100 });
 const Num = Type.Union([Type.Number(), Type.Null()]);
@@ -212,3 +213,147 @@ export const ConfigureRetentionBody = Type.Object(
   { additionalProperties: false },
 );
 export const IdResult = Type.Object({ id: Type.String() });
+
+export const ThresholdsQuery = Type.Object({
+  ...scopeAndWindow,
+  policyId: Type.Optional(Id),
+});
+const Rule = Type.Object({
+  ruleId: Type.String(),
+  signal: Type.String({ description: `One of ${signalNames.join(', ')}.` }),
+  metric: Type.String(),
+  warning: Num,
+  critical: Num,
+  comparator: Type.String({ description: 'Always greater-than-or-equal.' }),
+});
+const ThresholdPolicyView = Type.Object({
+  schemaVersion: Type.Literal('runtime-monitoring-thresholds.policy/v1'),
+  policyId: NullableString,
+  scope: ScopeView,
+  rules: Type.Array(Rule),
+  enabled: Type.Boolean(),
+  updatedAt: NullableString,
+  updatedByActorId: NullableString,
+  updatedByActorKind: Type.String(),
+});
+export const ThresholdsShow = Type.Object({
+  schemaVersion: Type.Literal('runtime-monitoring-thresholds.show/v1'),
+  scope: ScopeView,
+  generatedAt: Type.String(),
+  policy: ThresholdPolicyView,
+  evaluation: Type.Object({
+    state: Type.Enum(['ok', 'warning', 'critical', 'stale', 'unknown']),
+    evaluatedAt: Type.String(),
+    sourceSampleId: NullableString,
+    crossed: Type.Array(
+      Type.Object({
+        ruleId: Type.String(),
+        signal: Type.String(),
+        metric: Type.String(),
+        severity: Type.Enum(['warning', 'critical']),
+        observedValue: Type.Number(),
+        boundary: Type.Number(),
+      }),
+    ),
+    nextActions: Type.Array(Type.String()),
+    since: Type.Union([Type.String(), Type.Null()], { description: 'When the current state began.' }),
+    sourceErrors: Type.Array(
+      Type.Object({ source: Type.String(), code: Type.String(), message: Type.String(), retriable: Type.Boolean() }),
+    ),
+  }),
+});
+export const ConfigureThresholdsBody = Type.Object(
+  {
+    scope: Type.Object(
+      {
+        kind: Type.Enum(scopeKinds),
+        serverId: Type.Optional(Id),
+        projectId: Type.Optional(Id),
+        environmentId: Type.Optional(Id),
+        resourceId: Type.Optional(Id),
+        deploymentId: Type.Optional(Id),
+      },
+      { additionalProperties: false },
+    ),
+    rules: Type.Array(
+      Type.Object(
+        {
+          ruleId: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
+          signal: Type.String({ minLength: 1, maxLength: 20 }),
+          metric: Type.String({ minLength: 1, maxLength: 40 }),
+          warning: Type.Optional(Num),
+          critical: Type.Optional(Num),
+          comparator: Type.Optional(Type.String({ maxLength: 40 })),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 50 },
+    ),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export const ThresholdsConfigured = Type.Object({ policy: ThresholdPolicyView });
+
+export const UsageQuery = Type.Object({
+  ...scopeAndWindow,
+  scopeKind: Type.Optional(Type.Enum(scopeKinds, { description: 'Same as scope.kind.' })),
+  serverId: Type.Optional(Id),
+  projectId: Type.Optional(Id),
+  environmentId: Type.Optional(Id),
+  resourceId: Type.Optional(Id),
+  deploymentId: Type.Optional(Id),
+  mode: Type.Optional(Type.Enum(['current'], { default: 'current' })),
+  includeArtifacts: Type.Optional(Flag),
+  includeWarnings: Type.Optional(Flag),
+});
+const UsageWarning = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  scope: ScopeView,
+  resource: Type.String(),
+});
+const UsageEntry = Type.Object({
+  scope: ScopeView,
+  ownership: Type.String(),
+  totals: Totals,
+  currentDeploymentId: NullableString,
+  currentRuntimeId: NullableString,
+  artifactCount: Type.Integer(),
+  warnings: Type.Array(UsageWarning),
+});
+export const Usage = Type.Object({
+  schemaVersion: Type.Literal('runtime-usage.inspect/v1'),
+  scope: ScopeView,
+  generatedAt: Type.String(),
+  observedAt: NullableString,
+  freshness: Freshness,
+  partial: Type.Boolean(),
+  totals: Totals,
+  byProject: Type.Array(UsageEntry),
+  byEnvironment: Type.Array(UsageEntry),
+  byResource: Type.Array(UsageEntry),
+  byDeployment: Type.Array(UsageEntry),
+  artifacts: Type.Array(
+    Type.Object({
+      kind: Type.String(),
+      ownership: Type.String(),
+      serverId: Type.String(),
+      projectId: NullableString,
+      environmentId: NullableString,
+      resourceId: NullableString,
+      deploymentId: NullableString,
+      destinationId: Type.String(),
+      runtimeId: NullableString,
+      bytes: Type.Number(),
+      inodeCount: Num,
+      observedAt: Type.String(),
+      evidence: Type.Array(Type.Object({ source: Type.String(), key: Type.String() })),
+      reclaimable: Type.String(),
+      reclaimBlockedReason: NullableString,
+      warnings: Type.Array(UsageWarning),
+    }),
+  ),
+  warnings: Type.Array(UsageWarning),
+  sourceErrors: Type.Array(SourceError),
+});

@@ -8,7 +8,9 @@ import { type AfterStore, createTelemetryIngest, type LogLineStore } from './ing
 import { type Bucket, listSamples, readRollup } from './reads.js';
 import { createRetentionService, enforceSampleRetention } from './retention.js';
 import { resolveScope, type ScopeInput } from './scope.js';
+import { createThresholds } from './thresholds.js';
 import type { Signal } from './totals.js';
+import { inspectUsage } from './usage.js';
 import { type ReadContext, windowOf } from './window.js';
 
 /** A read's window as the query gives it. */
@@ -47,6 +49,8 @@ export function createMonitoringService(deps: MonitoringDeps) {
       }
     },
   });
+  const thresholds = createThresholds({ now, log, context: (em, organizationId) => context(em, organizationId) });
+  listeners.push((em, serverId) => thresholds.onBatch(em.fork(), serverId));
   let job: ScheduledTask | undefined;
   let running: Promise<void> | undefined;
 
@@ -58,6 +62,7 @@ export function createMonitoringService(deps: MonitoringDeps) {
   return {
     ingest,
     retention,
+    thresholds,
     /** Lets another part (thresholds, capacity policies) look at every stored batch, after it is committed. */
     onStored(hook: AfterStore) {
       listeners.push(hook);
@@ -92,6 +97,15 @@ export function createMonitoringService(deps: MonitoringDeps) {
       const defaultSpan = { minute: 3_600_000, 'five-minute': 6 * 3_600_000, hour: 7 * 86_400_000 }[query.bucket];
       const window = windowOf(query.window, ctx, Math.min(defaultSpan, ctx.retentionHours * 3_600_000));
       return readRollup(em, caller.organizationId, scope, window, query, ctx);
+    },
+
+    async usage(
+      em: EntityManager,
+      caller: AuthContext,
+      query: { scope: ScopeInput; includeArtifacts: boolean; includeWarnings: boolean },
+    ) {
+      const scope = await resolveScope(em, caller.organizationId, query.scope);
+      return inspectUsage(em, scope, await context(em, caller.organizationId), query);
     },
 
     /** Starts the hourly retention job (and runs it once now). */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { callerOf, userOf } from '../../http/request-context.js';
-import type { createResourceHealth } from './health.js';
+import type { HealthHistory as History } from './health-history.js';
 import type { RuntimeService } from './service.js';
 
 const tags = ['resources'];
@@ -49,10 +49,38 @@ const Health = Type.Object(
 );
 
 /** `POST /resources/{id}/runtime/{stop,start,restart}` and `GET /resources/{id}/health`. */
+const HistoryQuery = Type.Object({
+  'window.from': Type.Optional(Type.String({ format: 'date-time' })),
+  'window.to': Type.Optional(Type.String({ format: 'date-time' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 720, default: 200 })),
+});
+const HealthHistory = Type.Object({
+  schemaVersion: Type.Literal('resources.health-history/v1'),
+  resourceId: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  generatedAt: Type.String(),
+  observations: Type.Array(
+    Type.Object({
+      observationId: Type.String(),
+      observedAt: Type.String(),
+      overall: Type.String(),
+      runtimeLifecycle: Type.String(),
+      runtimeHealth: Type.String(),
+      publicAccessStatus: Type.String(),
+      proxyStatus: Type.String(),
+      healthPolicyStatus: Type.String(),
+      latestDeploymentId: Type.Union([Type.String(), Type.Null()]),
+      summary: Type.Unknown({ description: 'The resources.health/v1 summary as it was then.' }),
+    }),
+  ),
+  sourceErrors: Type.Array(Type.Unknown()),
+});
+
 export const runtimeRoutes: FastifyPluginAsyncTypebox<{
   runtime: RuntimeService;
-  health: ReturnType<typeof createResourceHealth>;
-}> = async (app, { runtime, health }) => {
+  history: History;
+}> = async (app, { runtime, history }) => {
   for (const operation of ['stop', 'start', 'restart'] as const) {
     app.post(
       `/resources/:resourceId/runtime/${operation}`,
@@ -81,6 +109,25 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: Health },
       },
     },
-    async (request) => health(request.em, callerOf(request), request.params.resourceId),
+    async (request) => history.readAndRecord(request.em, callerOf(request), request.params.resourceId),
+  );
+  app.get(
+    '/resources/:resourceId/health-history',
+    {
+      config: { deployTokens: true },
+      schema: {
+        tags,
+        summary: "The resource's health as the periodic checks (and live reads) observed it, newest first",
+        params: Params,
+        querystring: HistoryQuery,
+        response: { 200: HealthHistory },
+      },
+    },
+    async (request) =>
+      history.list(request.em, callerOf(request), request.params.resourceId, {
+        from: request.query['window.from'],
+        to: request.query['window.to'],
+        limit: request.query.limit,
+      }),
   );
 };

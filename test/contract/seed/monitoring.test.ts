@@ -84,6 +84,29 @@ describeSeedScenarios('monitoring', {
       method: 'GET',
       url: `/runtime-monitoring/rollup?scope.kind=server&scope.serverId=${await sampledServer()}&${windowOf()}&bucket=minute`,
     }),
+  'POST /runtime-monitoring/thresholds': async () =>
+    request({
+      method: 'POST',
+      url: '/runtime-monitoring/thresholds',
+      json: {
+        scope: { kind: 'server', serverId: await sampledServer() },
+        rules: [{ signal: 'cpu', metric: 'usagePercent', warning: 1, critical: 2 }],
+      },
+    }),
+  'GET /runtime-monitoring/thresholds': async () => {
+    const serverId = await sampledServer();
+    await request({
+      method: 'POST',
+      url: '/runtime-monitoring/thresholds',
+      json: { scope: { kind: 'server', serverId }, rules: [{ signal: 'cpu', metric: 'usagePercent', warning: 1 }] },
+    });
+    return request({
+      method: 'GET',
+      url: `/runtime-monitoring/thresholds?scope.kind=server&scope.serverId=${serverId}`,
+    });
+  },
+  'GET /runtime-usage/inspect': async () =>
+    request({ method: 'GET', url: `/runtime-usage/inspect?scope.kind=server&scope.serverId=${await sampledServer()}` }),
   'GET /retention-defaults': () => request({ method: 'GET', url: '/retention-defaults' }),
   'POST /retention-defaults': () =>
     request({ method: 'POST', url: '/retention-defaults', json: { category: 'audit-rows', retentionDays: 400 } }),

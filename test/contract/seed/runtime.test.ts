@@ -16,4 +16,11 @@ describeSeedScenarios('runtime', {
     await request({ method: 'POST', url: `/resources/${resourceId}/runtime/restart`, json: {} });
     return request({ method: 'GET', url: `/resources/${resourceId}/health?mode=live` });
   },
+  'GET /resources/{resourceId}/health-history': async () => {
+    const resourceId = await deployedResource();
+    await request({ method: 'POST', url: `/resources/${resourceId}/runtime/restart`, json: {} });
+    // A live read is kept as an observation, like the periodic checks.
+    await request({ method: 'GET', url: `/resources/${resourceId}/health?mode=live` });
+    return request({ method: 'GET', url: `/resources/${resourceId}/health-history` });
+  },
 });

@@ -130,6 +130,10 @@ const nullUntilLaterModules = new Set([
   // Route intents and access-failure evidence come with the edge-proxy work.
   '$.publicAccess.routeIntentStatus',
   '$.publicAccess.latestAccessFailure',
+  // The same, in the health summary each health-history observation keeps.
+  '$.observations[0].summary.latestDeployment.lastError',
+  '$.observations[0].summary.publicAccess.routeIntentStatus',
+  '$.observations[0].summary.publicAccess.latestAccessFailure',
   // A prebuilt image is not built, so a plan selects no buildpack until source builds exist.
   '$.buildpack',
 ]);
