@@ -13,6 +13,7 @@ import { createCommandRunner } from './command-runner.js';
 import type { AgentConfig } from './config.js';
 import type { BackoffOptions } from './connection/backoff.js';
 import { ControlStream } from './connection/control-stream.js';
+import type { LinkTarget } from './connection/dial.js';
 import { createDesiredState } from './desired-state.js';
 import { createDockerEngine, type DockerEngine } from './docker/engine.js';
 import { createDockerWatch } from './docker/watch.js';
@@ -28,6 +29,7 @@ import { createReplayCache } from './replay-cache.js';
 import { createSpool, type SpooledEvent } from './spool.js';
 import { readCredentials, readEnrollment, statePaths } from './state-dir.js';
 import { type AgentStatus, statusFromState } from './status.js';
+import { createTerminalHost } from './terminal/terminal-host.js';
 import { type Containers, createDockerContainers } from './workloads/containers.js';
 import { createDockerClient } from './workloads/docker-client.js';
 import type { HealthProbe } from './workloads/health-checks.js';
@@ -177,6 +179,14 @@ export function createAgent(
     },
     log,
   });
+  // Sessions dial with the agent's credentials, which are read once it is enrolled (in start).
+  let loadLinkTarget: (() => Promise<LinkTarget>) | undefined;
+  const terminals = createTerminalHost({
+    docker: dockerClient,
+    containers: deployments.containers,
+    loadTarget: () => (loadLinkTarget ?? (() => Promise.reject(new Error('not enrolled'))))(),
+    log,
+  });
   const runner = createCommandRunner({
     cache,
     handlers: {
@@ -185,6 +195,7 @@ export function createAgent(
       proxyAdminUrl: config.caddyAdminUrl,
       deployments,
       edge,
+      terminals,
       capacity: createCapacity({
         docker: dockerClient,
         stateDir: config.stateDir,
@@ -280,6 +291,7 @@ export function createAgent(
         serverName: enrollment.grpcServerName,
         ...(await readCredentials(paths)),
       });
+      loadLinkTarget = loadTarget;
       if (deps.telemetry !== false) {
         observability = await openObservability({
           loadTarget,
@@ -359,6 +371,7 @@ export function createAgent(
       await edge.stop();
       await dockerWatch.stop();
       await observability?.stop();
+      terminals.stopAll();
       // Let running commands finish so their results can still go out on this stream.
       await runner.idle();
       await stream?.stop(reason);

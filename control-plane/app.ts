@@ -1,3 +1,4 @@
+import websocket from '@fastify/websocket';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { newId } from '../shared/ids.js';
@@ -29,6 +30,7 @@ import { runtimeLogRoutes } from './modules/runtime-logs/routes.js';
 import { serverRoutes } from './modules/servers/routes.js';
 import { sessionRoutes } from './modules/sessions/routes.js';
 import { systemRoutes } from './modules/system/routes.js';
+import { terminalRoutes } from './modules/terminals/routes.js';
 import type { Services } from './services.js';
 import './http/request-context.js';
 
@@ -130,6 +132,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(monitoringRoutes, { monitoring: services.monitoring });
   await app.register(capacityRoutes, { capacity: services.capacity, policies: services.prunePolicies });
   await app.register(runtimeLogRoutes, { logs: services.runtimeLogs, hub: services.hub });
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  await app.register(terminalRoutes, { terminals: services.terminals });
   await app.register(agentDistributionRoutes, { ca: () => ca });
   return app;
 }

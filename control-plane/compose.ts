@@ -76,6 +76,7 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
     unreachableAfterMs: config.unreachableAfterMs,
     telemetryIntervalMs: config.telemetryIntervalMs,
     telemetry: services.monitoring.ingest,
+    terminals: services.terminalBroker,
     agentCertificateDays: config.agentCertificateDays,
     extraServerNames: extraServerNames(config),
     hooks: services.agentLink,
@@ -83,6 +84,7 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
   // Waits in request handlers (synchronous deployments, cancels, streams) need the hub before the first request.
   await hub.start();
   const httpApp = app;
+  let terminalSweep: NodeJS.Timeout | undefined;
   let linkStarted = false;
   return {
     app: httpApp,
@@ -100,6 +102,12 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
       services.prunePolicies.start(orm);
       services.runtimeLogs.start(orm);
       services.healthHistory.start(orm);
+      // Terminal sessions never attached, or left idle, expire on their own too.
+      terminalSweep = setInterval(() => {
+        services.terminals
+          .expire(orm.em.fork(), null)
+          .catch((error: unknown) => log.error({ err: error }, 'terminal expiry failed'));
+      }, 60_000);
     },
     async stop() {
       await gateway.stop();
@@ -109,6 +117,7 @@ export async function composeControlPlane(input: CompositionInput): Promise<Cont
       await services.prunePolicies.stop();
       await services.runtimeLogs.stop();
       await services.healthHistory.stop();
+      clearInterval(terminalSweep);
       await httpApp.close();
       await hub.stop();
     },

@@ -40,6 +40,8 @@ import { createLocalServerRegistration } from './modules/servers/local-server.js
 import { createServerService } from './modules/servers/service.js';
 import { createSshCredentialService } from './modules/servers/ssh-credentials.js';
 import { createSessionService } from './modules/sessions/service.js';
+import { createTerminalBroker } from './modules/terminals/broker.js';
+import { createTerminalService } from './modules/terminals/service.js';
 import type { KeyRing } from './secrets/key-ring.js';
 
 /** What every service of the control plane is built from. */
@@ -142,6 +144,8 @@ export function createServices(deps: ServiceDependencies) {
     retention: monitoring.retention,
     intervalSeconds: config.healthHistoryIntervalSeconds,
   });
+  const terminalBroker = createTerminalBroker();
+  const terminals = createTerminalService({ now, log, commands, broker: terminalBroker, resources, runtime });
   const runtimeLogs = createRuntimeLogService({ now, log, resources, retention: monitoring.retention });
   const agentLink: AgentLinkHooks = combineHooks(
     deploymentHooks(
@@ -201,6 +205,8 @@ export function createServices(deps: ServiceDependencies) {
     prunePolicies,
     runtimeLogs,
     healthHistory,
+    terminals,
+    terminalBroker,
     hub,
   };
 }

@@ -11,6 +11,10 @@ import {
   TelemetryAckSchema,
   type TelemetryBatch,
   TelemetryBatchSchema,
+  type TerminalFromAgent,
+  TerminalFromAgentSchema,
+  type TerminalToAgent,
+  TerminalToAgentSchema,
 } from './gen/berth/agent/v1/agent_pb.js';
 
 /**
@@ -21,6 +25,7 @@ import {
 export type AgentServiceHandlers = {
   connect: handleBidiStreamingCall<AgentMessage, ControlMessage>;
   telemetry: handleBidiStreamingCall<TelemetryBatch, TelemetryAck>;
+  terminal: handleBidiStreamingCall<TerminalFromAgent, TerminalToAgent>;
 };
 
 /**
@@ -30,6 +35,7 @@ export type AgentServiceHandlers = {
 export type AgentServiceDefinition = {
   readonly connect: MethodDefinition<AgentMessage, ControlMessage>;
   readonly telemetry: MethodDefinition<TelemetryBatch, TelemetryAck>;
+  readonly terminal: MethodDefinition<TerminalFromAgent, TerminalToAgent>;
 };
 
 /** Wraps protobuf-es output without copying: `toBinary` returns a fresh array that nothing else holds. */
@@ -66,5 +72,15 @@ export const agentServiceDefinition: AgentServiceDefinition = {
     responseSerialize: (message: TelemetryAck) => asBuffer(toBinary(TelemetryAckSchema, message)),
     responseDeserialize: (bytes: Buffer) => fromBinary(TelemetryAckSchema, bytes),
     originalName: AgentService.method.telemetry.name,
+  },
+  terminal: {
+    path: `/${AgentService.typeName}/${AgentService.method.terminal.name}`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (message: TerminalFromAgent) => asBuffer(toBinary(TerminalFromAgentSchema, message)),
+    requestDeserialize: (bytes: Buffer) => fromBinary(TerminalFromAgentSchema, bytes),
+    responseSerialize: (message: TerminalToAgent) => asBuffer(toBinary(TerminalToAgentSchema, message)),
+    responseDeserialize: (bytes: Buffer) => fromBinary(TerminalToAgentSchema, bytes),
+    originalName: AgentService.method.terminal.name,
   },
 };

@@ -32,6 +32,7 @@ import {
   RuntimeInspectPayloadSchema,
   RuntimeInspectResultSchema,
 } from './runtime-command.js';
+import { TerminalOpenPayloadSchema, TerminalOpenResultSchema } from './terminal-command.js';
 
 /**
  * The one catalogue of what the control plane asks of an agent (Commands) and what an agent reports (Events).
@@ -58,6 +59,7 @@ export const commandKind = {
   edgeInspect: 'edge.inspect',
   capacityInspect: 'capacity.inspect',
   capacityPrune: 'capacity.prune',
+  terminalOpen: 'terminal.open',
 } as const;
 
 /** The event kinds an agent sends, by the name code uses for them. */
@@ -158,6 +160,12 @@ export const commandCatalogue = {
     result: CapacityPruneResultSchema,
     needsContainers: true,
     summary: "List (dry run) or remove Berth's stopped containers and unused images; never volumes or foreign objects.",
+  },
+  [commandKind.terminalOpen]: {
+    payload: TerminalOpenPayloadSchema,
+    result: TerminalOpenResultSchema,
+    needsContainers: true,
+    summary: 'Start a shell for a terminal session and carry it on its own Terminal stream.',
   },
 } as const satisfies Record<(typeof commandKind)[keyof typeof commandKind], CommandDefinition>;
 

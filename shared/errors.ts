@@ -262,6 +262,7 @@ export const agentErrorCodes = {
   container_create_failed: 'The Docker engine refused to create the container; the message carries its reason.',
   container_start_failed: 'The container was created but did not start (or did not become healthy after a start).',
   container_not_found: "The deployment's container is not on the server (removed outside Berth); redeploy.",
+  container_not_running: "The deployment's container is stopped; start the resource before opening a terminal in it.",
   not_managed: 'The container is not labelled by Berth, so Berth leaves it alone.',
   engine_error: 'The Docker engine refused a call; the message carries its reason.',
   proxy_unavailable: "Caddy's admin API does not answer on the agent's BERTH_CADDY_ADMIN_URL.",

@@ -30,6 +30,7 @@ export const idPrefixes = {
   thresholdPolicy: 'thp',
   prunePolicy: 'ppl',
   runtimeLogArchive: 'rla',
+  terminalSession: 'tsn',
 } as const;
 
 /** A kind of object that has an id. */

@@ -164,6 +164,7 @@ describe('generated agent protocol code', () => {
         call.on('end', () => call.end());
       },
       telemetry: (call) => call.end(),
+      terminal: (call) => call.end(),
     };
     const server = new Server();
     server.addService(agentServiceDefinition, handlers);

@@ -6,6 +6,8 @@ import type {
   ControlMessage,
   TelemetryAck,
   TelemetryBatch,
+  TerminalFromAgent,
+  TerminalToAgent,
 } from '../../shared/gen/berth/agent/v1/agent_pb.js';
 
 /** Where and how to dial the gateway; loaded fresh for every connection, so renewed credentials take effect. */
@@ -55,6 +57,22 @@ export function dialTelemetry(target: LinkTarget): {
   const client = openChannel(target);
   const method = agentServiceDefinition.telemetry;
   const call = client.makeBidiStreamRequest<TelemetryBatch, TelemetryAck>(
+    method.path,
+    method.requestSerialize,
+    method.responseDeserialize,
+    new grpc.Metadata(),
+  );
+  return { client, call };
+}
+
+/** Opens a `Terminal` stream for one terminal session, on a channel of its own. */
+export function dialTerminal(target: LinkTarget): {
+  client: grpc.Client;
+  call: grpc.ClientDuplexStream<TerminalFromAgent, TerminalToAgent>;
+} {
+  const client = openChannel(target);
+  const method = agentServiceDefinition.terminal;
+  const call = client.makeBidiStreamRequest<TerminalFromAgent, TerminalToAgent>(
     method.path,
     method.requestSerialize,
     method.responseDeserialize,

@@ -12,6 +12,7 @@ import type { AgentErrorCode } from '../../shared/errors.js';
 import type { HostFacts } from '../../shared/host-command.js';
 import type { Capacity } from '../capacity/capacity.js';
 import type { DockerEngine } from '../docker/engine.js';
+import type { TerminalHost } from '../terminal/terminal-host.js';
 import { applyDeployment, cancelDeployment, type DeploymentDeps } from './deployment.js';
 import { handleDockerInfo } from './docker-info.js';
 import { type EdgeDeps, handleEdgeBootstrap, handleEdgeInspect, handleEdgeSync } from './edge.js';
@@ -32,6 +33,8 @@ export interface HandlerDeps {
   edge?: EdgeDeps;
   /** Capacity inspection and pruning on the engine; absent with the container runtime. */
   capacity?: Capacity;
+  /** Interactive terminal sessions; absent with the container runtime. */
+  terminals?: TerminalHost;
 }
 
 /**
@@ -73,6 +76,10 @@ const handlers: Handlers = {
   [commandKind.edgeInspect]: (payload, deps) => handleEdgeInspect(payload, deps.edge),
   [commandKind.capacityInspect]: async (payload, deps) => ok(await capacity(deps).inspect(payload)),
   [commandKind.capacityPrune]: async (payload, deps) => ok(await capacity(deps).prune(payload)),
+  [commandKind.terminalOpen]: (payload, deps) => {
+    if (deps.terminals === undefined) throw new Error('this agent has no terminal collaborator');
+    return deps.terminals.open(payload);
+  },
 };
 
 function run<K extends CommandKind>(kind: K, payload: CommandPayload<K>, deps: HandlerDeps) {

@@ -1,21 +1,32 @@
 import { Buffer } from 'node:buffer';
-import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
+import { Server as GrpcServer, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { type AgentServiceHandlers, agentServiceDefinition } from '../../shared/agent-service-definition.js';
 import { errorKinds } from '../../shared/errors.js';
+import type { TerminalFromAgent, TerminalToAgent } from '../../shared/gen/berth/agent/v1/agent_pb.js';
 import type { Logger } from '../../shared/logger.js';
 import { type CertificateAuthority, issueGatewayCertificate } from '../../shared/pki.js';
 import { type Clock, systemClock } from '../../shared/time.js';
 import type { NotifyHub } from '../db/notify-hub.js';
 import { commandsChannel } from '../modules/agent-commands/channels.js';
 import { sweepCommands } from '../modules/agent-commands/delivery.js';
+import { Server } from '../modules/servers/entity.js';
 import type { AgentLinkHooks } from './hooks.js';
-import { peerIdentity } from './identity.js';
+import { credentialProblem, peerIdentity } from './identity.js';
 import { sweepLiveness } from './liveness.js';
 import { createPeriodicTask } from './periodic.js';
 import { checkRevocations } from './revocation.js';
 import { AgentSession, type SessionHost } from './session.js';
 import { serveTelemetryStream, type TelemetrySink } from './telemetry-stream.js';
+
+/** Where the gateway hands an agent's Terminal stream (the terminals module's broker). */
+export interface TerminalStreamSink {
+  accept(
+    serverId: string,
+    call: ServerDuplexStream<TerminalFromAgent, TerminalToAgent>,
+    first: TerminalFromAgent,
+  ): boolean;
+}
 
 /** What {@link createAgentGateway} needs. */
 export interface AgentGatewayOptions {
@@ -37,6 +48,8 @@ export interface AgentGatewayOptions {
   telemetryIntervalMs?: number;
   /** Where telemetry batches are stored; without one the Telemetry stream is refused. */
   telemetry?: TelemetrySink;
+  /** Where agents' terminal streams go; without one the Terminal stream is refused. */
+  terminals?: TerminalStreamSink;
   /** Lifetime of client certificates issued on renewal. */
   agentCertificateDays: number;
   /** What the domain modules plug into the link (deployments). */
@@ -142,6 +155,40 @@ export function createAgentGateway(options: AgentGatewayOptions): AgentGateway {
       call.on('finish', forget);
       call.on('cancelled', forget);
       call.on('error', forget);
+    },
+    terminal(call) {
+      const identity = peerIdentity(call.getAuthContext());
+      const refuse = (kind: keyof typeof errorKinds, details: string) =>
+        call.emit('error', { code: errorKinds[kind].grpcStatus, details });
+      if (identity === undefined) {
+        refuse('unauthenticated', 'a client certificate issued by the Berth agent CA for a server is required');
+        return;
+      }
+      const sink = options.terminals;
+      if (stopping || sink === undefined) {
+        refuse('service_unavailable', 'terminals are not accepted here');
+        return;
+      }
+      call.once('data', (first: TerminalFromAgent) => {
+        call.pause();
+        void (async () => {
+          const row = await orm.em
+            .fork()
+            .findOne(
+              Server,
+              { id: identity.serverId },
+              { fields: ['lifecycleStatus', 'credentialsRevokedAt', 'certificateSerial'] },
+            );
+          const problem = credentialProblem(row, identity);
+          if (problem !== null) refuse(problem.kind, problem.reason);
+          else if (!sink.accept(identity.serverId, call, first)) {
+            refuse('not_found', 'no terminal session of this server waits for this stream');
+          } else call.resume();
+        })().catch((error: unknown) => {
+          log.error({ err: error }, 'could not accept a terminal stream');
+          refuse('service_unavailable', 'the terminal stream could not be accepted');
+        });
+      });
     },
   };
 

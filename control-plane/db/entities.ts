@@ -15,6 +15,7 @@ import { HealthObservation, ServerDesiredState } from '../modules/runtime/entity
 import { RuntimeLogArchive, RuntimeLogLine } from '../modules/runtime-logs/entity.js';
 import { AgentEnrollment, Server, SshCredential } from '../modules/servers/entity.js';
 import { LoginFailure, Session } from '../modules/sessions/entity.js';
+import { TerminalSession } from '../modules/terminals/entity.js';
 import { CertificateAuthorityRecord } from '../pki/entity.js';
 
 /** Every entity the ORM maps; a module adds its entities here when it is created. */
@@ -49,4 +50,5 @@ export const entities = [
   RuntimeLogLine,
   RuntimeLogArchive,
   HealthObservation,
+  TerminalSession,
 ];

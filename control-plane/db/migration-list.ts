@@ -15,6 +15,7 @@ import { Migration20261207201609MonitoringSamples } from './migrations/Migration
 import { Migration20261207231124CapacityPrunePolicies } from './migrations/Migration20261207231124CapacityPrunePolicies.js';
 import { Migration20261207232141RuntimeLogs } from './migrations/Migration20261207232141RuntimeLogs.js';
 import { Migration20261207233333HealthObservations } from './migrations/Migration20261207233333HealthObservations.js';
+import { Migration20261207234530TerminalSessions } from './migrations/Migration20261207234530TerminalSessions.js';
 
 /**
  * Every migration in order of application. `scripts/new-migration.ts` writes a new file from the entity diff; add it
@@ -38,4 +39,5 @@ export const migrations = [
   { name: 'Migration20261207231124CapacityPrunePolicies', class: Migration20261207231124CapacityPrunePolicies },
   { name: 'Migration20261207232141RuntimeLogs', class: Migration20261207232141RuntimeLogs },
   { name: 'Migration20261207233333HealthObservations', class: Migration20261207233333HealthObservations },
+  { name: 'Migration20261207234530TerminalSessions', class: Migration20261207234530TerminalSessions },
 ];

@@ -22,7 +22,12 @@ export const authenticatePlugin = fp<AuthenticateOptions>(
     app.addHook('onRequest', async (request) => {
       // Unknown routes answer NOT_FOUND whoever asks; public routes need no token.
       if (request.is404 || request.routeOptions.config.public === true) return;
-      const header = request.headers.authorization;
+      const queryToken =
+        request.routeOptions.config.queryToken === true
+          ? (request.query as { access_token?: unknown } | undefined)?.access_token
+          : undefined;
+      const header =
+        request.headers.authorization || (typeof queryToken === 'string' ? `Bearer ${queryToken}` : undefined);
       if (header === undefined || header === '') {
         throw new AppError('unauthenticated', 'This route needs a bearer token.', {
           hint: 'Log in with POST /auth/sessions and send "Authorization: Bearer <token>".',

@@ -15,6 +15,8 @@ declare module 'fastify' {
     public?: boolean;
     /** Deploy tokens may call this route (reads within their scope, or a workflow command they hold). */
     deployTokens?: boolean;
+    /** The token may come as `?access_token=` (a browser's WebSocket cannot send an Authorization header). */
+    queryToken?: boolean;
   }
 }
 

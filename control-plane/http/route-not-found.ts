@@ -22,16 +22,22 @@ const parameterKinds = new Map<string, IdKind>([
   ['credentialId', 'sshCredential'],
   ['memberId', 'membership'],
 ]);
+// The seed reuses `sessionId` under /terminal-sessions for a terminal session, not a login session.
+const routeParameterKinds = new Map<string, IdKind>([['sessionId', 'terminalSession']]);
 
 /**
  * The first path parameter that cannot be an id of the kind its route addresses: every Berth id starts with its
  * kind's prefix (`prj-`, `res-`, …), so `/deployments/stale` or `/resources/runtime-log-archives` is a route that does
  * not exist, not an object that does not.
  */
-function impossibleId(params: unknown): { name: string; value: string; prefix: string } | undefined {
+function impossibleId(
+  params: unknown,
+  route: string | undefined,
+): { name: string; value: string; prefix: string } | undefined {
   if (params === null || typeof params !== 'object') return undefined;
   for (const [name, value] of Object.entries(params)) {
-    const kind = parameterKinds.get(name);
+    const kind =
+      (route?.includes('/terminal-sessions/') ? routeParameterKinds.get(name) : undefined) ?? parameterKinds.get(name);
     if (kind === undefined || typeof value !== 'string') continue;
     const prefix = `${idPrefixes[kind]}-`;
     if (!value.startsWith(prefix)) return { name, value: value.length > 60 ? `${value.slice(0, 60)}…` : value, prefix };
@@ -103,7 +109,7 @@ export const routeNotFoundPlugin = fp(
   async (app: FastifyInstance) => {
     // After validation, where the object lookup it replaces would happen: a malformed body is still named first.
     app.addHook('preHandler', async (request) => {
-      const impossible = impossibleId(request.params);
+      const impossible = impossibleId(request.params, request.routeOptions.url);
       if (impossible === undefined) return;
       throw routeNotFound(
         request,

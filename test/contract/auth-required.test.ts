@@ -30,7 +30,8 @@ const expectedPublic = [
   'GET /agent/node/{platformArch}',
 ].sort();
 // Served, public, and deliberately not listed in the document they serve.
-const undocumented = ['GET /openapi.json', 'GET /docs'];
+// The terminal WebSocket is an upgrade OpenAPI cannot describe; docs/monitoring.md documents its frames.
+const undocumented = ['GET /openapi.json', 'GET /docs', 'GET /terminal-sessions/{sessionId}/attach'];
 
 let t: TestApp;
 let operations: Operation[];

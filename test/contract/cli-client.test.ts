@@ -172,8 +172,8 @@ describe('routes that do not exist', () => {
     ['GET', '/api/no/such/route'],
     ['GET', '/no/such/route'],
     ['GET', '/api/deployments/stale'],
-    ['GET', '/resources/runtime-log-archives'],
-    ['GET', '/api/resources/runtime-log-archives'],
+    ['GET', '/storage-volumes/count'],
+    ['GET', '/api/storage-volumes/count'],
     ['POST', '/api/deployments/prune'],
     ['DELETE', '/api/projects/count'],
   ] as const)('answers %s %s with route-not-found naming the path as called', async (method, url) => {

@@ -109,6 +109,7 @@ export const sampleResults: { [K in CommandKind]: CommandResultOf<K> } = {
     ],
     warnings: [],
   },
+  [commandKind.terminalOpen]: { started: true, target: 'berth-web-1', tty: true, workingDirectory: '/' },
 };
 
 /** The sample result of `kind`, or an empty object for a kind outside the catalogue. */

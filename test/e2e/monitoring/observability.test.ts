@@ -6,7 +6,7 @@ import { DeployRig } from '../deployments/deploy-rig.js';
 
 // One rig for the file (real control plane, agent bundle, private dockerd, Caddy), samples every second.
 const rig = new DeployRig();
-rig.extraControlPlaneEnv = { BERTH_TELEMETRY_INTERVAL_MS: '1000' };
+rig.extraControlPlaneEnv = { BERTH_TELEMETRY_INTERVAL_MS: '1000', BERTH_HEALTH_HISTORY_INTERVAL_SECONDS: '5' };
 let firstDeployment = '';
 
 interface Sample {
@@ -286,4 +286,113 @@ describe('monitoring through a real agent', () => {
     rig.timings['logs'] =
       `new container's first line ${((firstOfNew.receivedAt - Date.now()) / -1000).toFixed(1)} s ago at the end; ${cursors.length} lines streamed`;
   }, 120_000);
+
+  it("opens a terminal in the app's container and on the server, runs a command, and records the session", async () => {
+    const run = async (scope: Record<string, string>, command: string, expected: string) => {
+      const opened = await rig.api.expect<{ sessionId: string; transport: { path: string } }>(
+        201,
+        'POST',
+        '/terminal-sessions',
+        { scope },
+      );
+      const ws = new WebSocket(
+        `${rig.api.url.replace(/^http/, 'ws')}${opened.transport.path}?access_token=${rig.api.token}`,
+      );
+      const frames: Array<{ type: string; data?: string; exitCode?: number | null; reason?: string }> = [];
+      let socketError = '';
+      ws.addEventListener('error', (event) => {
+        socketError = String((event as { message?: string }).message ?? 'error');
+      });
+      const waitFor = (match: (f: (typeof frames)[number]) => boolean, what: string) =>
+        eventually(
+          what,
+          async () => {
+            const found = frames.find(match);
+            if (found === undefined && frames.some((f) => f.type === 'error' || f.type === 'closed')) {
+              throw new Error(`frames: ${JSON.stringify(frames)}`);
+            }
+            if (found === undefined && socketError) throw new Error(`socket: ${socketError}, state ${ws.readyState}`);
+            return found;
+          },
+          20_000,
+          50,
+        );
+      ws.addEventListener('message', (event) => frames.push(JSON.parse(String(event.data))));
+      await waitFor((f) => f.type === 'ready', 'the terminal is ready');
+      ws.send(JSON.stringify({ type: 'resize', rows: 40, cols: 120 }));
+      ws.send(JSON.stringify({ type: 'input', data: `${command}\n` }));
+      await eventually(
+        `the output of ${command}`,
+        async () =>
+          frames
+            .filter((f) => f.type === 'output')
+            .map((f) => f.data)
+            .join('')
+            .includes(expected)
+            ? true
+            : undefined,
+        20_000,
+        50,
+      );
+      ws.send(JSON.stringify({ type: 'input', data: 'exit 0\n' }));
+      const closed = await waitFor((f) => f.type === 'closed', 'the session closes');
+      expect(closed).toMatchObject({ reason: 'exited', exitCode: 0 });
+      const shown = await eventually(
+        'the session is recorded as closed',
+        async () => {
+          const body = await rig.api.expect<{
+            item: { status: string; exitCode: number | null; openedByUserId: string };
+          }>(200, 'GET', `/terminal-sessions/${opened.sessionId}`);
+          return body.item.status === 'closed' ? body.item : undefined;
+        },
+        10_000,
+        200,
+      );
+      expect(shown.exitCode).toBe(0);
+      expect(shown.openedByUserId).toMatch(/^usr-/);
+      return opened.sessionId;
+    };
+    const inContainer = await run(
+      { kind: 'resource', resourceId: rig.resourceId },
+      'echo berth-$((6*7)) && ls /www',
+      'berth-42',
+    );
+    const onServer = await run({ kind: 'server', serverId: rig.serverId }, 'echo host-$((2+3))', 'host-5');
+    const listed = await rig.api.expect<{ items: Array<{ sessionId: string; status: string }> }>(
+      200,
+      'GET',
+      '/terminal-sessions',
+    );
+    expect(listed.items.map((i) => i.sessionId)).toEqual(expect.arrayContaining([inContainer, onServer]));
+
+    // A stopped container gets no terminal, with the reason and what to do.
+    await rig.api.expect(200, 'POST', `/resources/${rig.resourceId}/runtime/stop`, {});
+    const refused = await rig.api.call<{ code: string; hint: string; details: { reason: string } }>(
+      'POST',
+      '/terminal-sessions',
+      { scope: { kind: 'resource', resourceId: rig.resourceId } },
+    );
+    expect(refused.status).toBe(409);
+    expect(refused.body.details.reason).toBe('container_not_running');
+    expect(refused.body.hint).toContain('runtime/start');
+    await rig.api.expect(200, 'POST', `/resources/${rig.resourceId}/runtime/start`, {});
+  }, 120_000);
+
+  it('keeps a health history from the periodic checks', async () => {
+    const history = await eventually(
+      'two periodic health observations',
+      async () => {
+        const body = await rig.api.expect<{ observations: Array<{ observedAt: string; overall: string }> }>(
+          200,
+          'GET',
+          `/resources/${rig.resourceId}/health-history?limit=50`,
+        );
+        return body.observations.length >= 2 ? body : undefined;
+      },
+      30_000,
+      1_000,
+    );
+    expect(new Set(history.observations.map((o) => o.observedAt)).size).toBe(history.observations.length);
+    expect(history.observations.map((o) => o.overall)).toContain('healthy');
+  }, 60_000);
 });

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file berth/agent/v1/agent.proto.
  */
 export const file_berth_agent_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChpiZXJ0aC9hZ2VudC92MS9hZ2VudC5wcm90bxIOYmVydGguYWdlbnQudjEijgMKDEFnZW50TWVzc2FnZRILCgNzZXEYASABKAQSCwoDYWNrGAIgASgEEiYKBWhlbGxvGAMgASgLMhUuYmVydGguYWdlbnQudjEuSGVsbG9IABIuCgloZWFydGJlYXQYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5IZWFydGJlYXRIABIxCgtjb21tYW5kX2FjaxgFIAEoCzIaLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRBY2tIABI3Cg5jb21tYW5kX3Jlc3VsdBgGIAEoCzIdLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRSZXN1bHRIABImCgVldmVudBgHIAEoCzIVLmJlcnRoLmFnZW50LnYxLkV2ZW50SAASKgoHZ29vZGJ5ZRgIIAEoCzIXLmJlcnRoLmFnZW50LnYxLkdvb2RieWVIABJBChNjZXJ0aWZpY2F0ZV9yZXF1ZXN0GAkgASgLMiIuYmVydGguYWdlbnQudjEuQ2VydGlmaWNhdGVSZXF1ZXN0SABCCQoHcGF5bG9hZCK0AQoFSGVsbG8SEQoJc2VydmVyX2lkGAEgASgJEhUKDWFnZW50X3ZlcnNpb24YAiABKAkSFAoMY2FwYWJpbGl0aWVzGAMgAygJEicKBGhvc3QYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5Ib3N0RmFjdHMSKwoGZG9ja2VyGAUgASgLMhsuYmVydGguYWdlbnQudjEuRG9ja2VyRmFjdHMSFQoNbGFzdF9hY2tfc2VlbhgGIAEoBCJwCglIb3N0RmFjdHMSEAoIaG9zdG5hbWUYASABKAkSCgoCb3MYAiABKAkSDgoGa2VybmVsGAMgASgJEgwKBGFyY2gYBCABKAkSEQoJY3B1X2NvdW50GAUgASgNEhQKDG1lbW9yeV9ieXRlcxgGIAEoBCJVCgtEb2NrZXJGYWN0cxIRCglyZWFjaGFibGUYASABKAgSDwoHdmVyc2lvbhgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRINCgVlcnJvchgEIAEoCSI8CglIZWFydGJlYXQSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiAKCkNvbW1hbmRBY2sSEgoKY29tbWFuZF9pZBgBIAEoCSJ2Cg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSEQoJc3VjY2VlZGVkGAIgASgIEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCRITCgtyZXN1bHRfanNvbhgFIAEoDCK0AQoFRXZlbnQSDAoEa2luZBgBIAEoCRIvCgtvYnNlcnZlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoKYXR0cmlidXRlcxgDIAMoCzIlLmJlcnRoLmFnZW50LnYxLkV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIZCgdHb29kYnllEg4KBnJlYXNvbhgBIAEoCSLoAgoOQ29udHJvbE1lc3NhZ2USCwoDc2VxGAEgASgEEgsKA2FjaxgCIAEoBBIqCgd3ZWxjb21lGAMgASgLMhcuYmVydGguYWdlbnQudjEuV2VsY29tZUgAEioKB2NvbW1hbmQYBCABKAsyFy5iZXJ0aC5hZ2VudC52MS5Db21tYW5kSAASNQoNaGVhcnRiZWF0X2FjaxgFIAEoCzIcLmJlcnRoLmFnZW50LnYxLkhlYXJ0YmVhdEFja0gAEioKB3Jldm9rZWQYBiABKAsyFy5iZXJ0aC5hZ2VudC52MS5SZXZva2VkSAASNQoNZGVzaXJlZF9zdGF0ZRgHIAEoCzIcLmJlcnRoLmFnZW50LnYxLkRlc2lyZWRTdGF0ZUgAEj8KEmNlcnRpZmljYXRlX2lzc3VlZBgIIAEoCzIhLmJlcnRoLmFnZW50LnYxLkNlcnRpZmljYXRlSXNzdWVkSABCCQoHcGF5bG9hZCKqAQoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgCIAEoDRIcChR1bnJlYWNoYWJsZV9hZnRlcl9tcxgDIAEoDRIvCgtzZXJ2ZXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVdGVsZW1ldHJ5X2ludGVydmFsX21zGAUgASgNIp4BCgdDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSDAoEa2luZBgCIAEoCRItCglpc3N1ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGRlYWRsaW5lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxwYXlsb2FkX2pzb24YBSABKAwiDgoMSGVhcnRiZWF0QWNrIhkKB1Jldm9rZWQSDgoGcmVhc29uGAEgASgJIjYKDERlc2lyZWRTdGF0ZRIPCgd2ZXJzaW9uGAEgASgEEhUKDWRvY3VtZW50X2pzb24YAiABKAwiJQoSQ2VydGlmaWNhdGVSZXF1ZXN0Eg8KB2Nzcl9wZW0YASABKAkiagoRQ2VydGlmaWNhdGVJc3N1ZWQSFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEi0KCW5vdF9hZnRlchgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYAyABKAki8gEKDlRlbGVtZXRyeUJhdGNoEhAKCHNwb29sX2lkGAEgASgJEhEKCWJhdGNoX3NlcRgCIAEoBBIXCg9kcm9wcGVkX2JhdGNoZXMYAyABKAQSKQoFaG9zdHMYBCADKAsyGi5iZXJ0aC5hZ2VudC52MS5Ib3N0U2FtcGxlEjMKCmNvbnRhaW5lcnMYBSADKAsyHy5iZXJ0aC5hZ2VudC52MS5Db250YWluZXJTYW1wbGUSDwoHY2hhbm5lbBgGIAEoCRIxCglsb2dfbGluZXMYByADKAsyHi5iZXJ0aC5hZ2VudC52MS5SdW50aW1lTG9nTGluZSL4AQoOUnVudGltZUxvZ0xpbmUSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGNvbnRhaW5lcl9pZBgCIAEoCRISCgpwcm9qZWN0X2lkGAMgASgJEhYKDmVudmlyb25tZW50X2lkGAQgASgJEhMKC3Jlc291cmNlX2lkGAUgASgJEhUKDWRlcGxveW1lbnRfaWQYBiABKAkSFAoMc2VydmljZV9uYW1lGAcgASgJEg4KBnN0cmVhbRgIIAEoCRIPCgdtZXNzYWdlGAkgASgJEhAKCHNlcXVlbmNlGAogASgEIr4ECgpIb3N0U2FtcGxlEi8KC29ic2VydmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1sb2dpY2FsX2NvcmVzGAIgASgNEhcKD2xvYWRfYXZlcmFnZV8xbRgDIAEoARIXCg9sb2FkX2F2ZXJhZ2VfNW0YBCABKAESGAoQbG9hZF9hdmVyYWdlXzE1bRgFIAEoARITCgtjcHVfcGVyY2VudBgGIAEoARIaChJtZW1vcnlfdG90YWxfYnl0ZXMYByABKAQSGQoRbWVtb3J5X3VzZWRfYnl0ZXMYCCABKAQSHgoWbWVtb3J5X2F2YWlsYWJsZV9ieXRlcxgJIAEoBBIoCgVkaXNrcxgKIAMoCzIZLmJlcnRoLmFnZW50LnYxLkRpc2tVc2FnZRIYChBuZXR3b3JrX3J4X2J5dGVzGAsgASgEEhgKEG5ldHdvcmtfdHhfYnl0ZXMYDCABKAQSGgoSZG9ja2VyX2ltYWdlX2J5dGVzGA0gASgEEiAKGGRvY2tlcl9idWlsZF9jYWNoZV9ieXRlcxgOIAEoBBIdChVkb2NrZXJfd3JpdGFibGVfYnl0ZXMYDyABKAQSNgoSZG9ja2VyX29ic2VydmVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVjb250YWluZXJfY3B1X3BlcmNlbnQYESABKAESHgoWY29udGFpbmVyX21lbW9yeV9ieXRlcxgSIAEoBCK1AQoJRGlza1VzYWdlEg0KBW1vdW50GAEgASgJEhIKCmZpbGVzeXN0ZW0YAiABKAkSEwoLdG90YWxfYnl0ZXMYAyABKAQSEgoKdXNlZF9ieXRlcxgEIAEoBBIXCg9hdmFpbGFibGVfYnl0ZXMYBSABKAQSFAoMaW5vZGVzX3RvdGFsGAYgASgEEhMKC2lub2Rlc191c2VkGAcgASgEEhgKEGlub2Rlc19hdmFpbGFibGUYCCABKAQiyAIKD0NvbnRhaW5lclNhbXBsZRIvCgtvYnNlcnZlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMY29udGFpbmVyX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOZW52aXJvbm1lbnRfaWQYBCABKAkSEwoLcmVzb3VyY2VfaWQYBSABKAkSFQoNZGVwbG95bWVudF9pZBgGIAEoCRITCgtjcHVfcGVyY2VudBgHIAEoARIZChFtZW1vcnlfdXNlZF9ieXRlcxgIIAEoBBIaChJtZW1vcnlfbGltaXRfYnl0ZXMYCSABKAQSGAoQbmV0d29ya19yeF9ieXRlcxgKIAEoBBIYChBuZXR3b3JrX3R4X2J5dGVzGAsgASgEEhYKDndyaXRhYmxlX2J5dGVzGAwgASgEIjMKDFRlbGVtZXRyeUFjaxIQCghzcG9vbF9pZBgBIAEoCRIRCgliYXRjaF9zZXEYAiABKAQyqgEKDEFnZW50U2VydmljZRJLCgdDb25uZWN0EhwuYmVydGguYWdlbnQudjEuQWdlbnRNZXNzYWdlGh4uYmVydGguYWdlbnQudjEuQ29udHJvbE1lc3NhZ2UoATABEk0KCVRlbGVtZXRyeRIeLmJlcnRoLmFnZW50LnYxLlRlbGVtZXRyeUJhdGNoGhwuYmVydGguYWdlbnQudjEuVGVsZW1ldHJ5QWNrKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChpiZXJ0aC9hZ2VudC92MS9hZ2VudC5wcm90bxIOYmVydGguYWdlbnQudjEijgMKDEFnZW50TWVzc2FnZRILCgNzZXEYASABKAQSCwoDYWNrGAIgASgEEiYKBWhlbGxvGAMgASgLMhUuYmVydGguYWdlbnQudjEuSGVsbG9IABIuCgloZWFydGJlYXQYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5IZWFydGJlYXRIABIxCgtjb21tYW5kX2FjaxgFIAEoCzIaLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRBY2tIABI3Cg5jb21tYW5kX3Jlc3VsdBgGIAEoCzIdLmJlcnRoLmFnZW50LnYxLkNvbW1hbmRSZXN1bHRIABImCgVldmVudBgHIAEoCzIVLmJlcnRoLmFnZW50LnYxLkV2ZW50SAASKgoHZ29vZGJ5ZRgIIAEoCzIXLmJlcnRoLmFnZW50LnYxLkdvb2RieWVIABJBChNjZXJ0aWZpY2F0ZV9yZXF1ZXN0GAkgASgLMiIuYmVydGguYWdlbnQudjEuQ2VydGlmaWNhdGVSZXF1ZXN0SABCCQoHcGF5bG9hZCK0AQoFSGVsbG8SEQoJc2VydmVyX2lkGAEgASgJEhUKDWFnZW50X3ZlcnNpb24YAiABKAkSFAoMY2FwYWJpbGl0aWVzGAMgAygJEicKBGhvc3QYBCABKAsyGS5iZXJ0aC5hZ2VudC52MS5Ib3N0RmFjdHMSKwoGZG9ja2VyGAUgASgLMhsuYmVydGguYWdlbnQudjEuRG9ja2VyRmFjdHMSFQoNbGFzdF9hY2tfc2VlbhgGIAEoBCJwCglIb3N0RmFjdHMSEAoIaG9zdG5hbWUYASABKAkSCgoCb3MYAiABKAkSDgoGa2VybmVsGAMgASgJEgwKBGFyY2gYBCABKAkSEQoJY3B1X2NvdW50GAUgASgNEhQKDG1lbW9yeV9ieXRlcxgGIAEoBCJVCgtEb2NrZXJGYWN0cxIRCglyZWFjaGFibGUYASABKAgSDwoHdmVyc2lvbhgCIAEoCRITCgthcGlfdmVyc2lvbhgDIAEoCRINCgVlcnJvchgEIAEoCSI8CglIZWFydGJlYXQSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiAKCkNvbW1hbmRBY2sSEgoKY29tbWFuZF9pZBgBIAEoCSJ2Cg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSEQoJc3VjY2VlZGVkGAIgASgIEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCRITCgtyZXN1bHRfanNvbhgFIAEoDCK0AQoFRXZlbnQSDAoEa2luZBgBIAEoCRIvCgtvYnNlcnZlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoKYXR0cmlidXRlcxgDIAMoCzIlLmJlcnRoLmFnZW50LnYxLkV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIZCgdHb29kYnllEg4KBnJlYXNvbhgBIAEoCSLoAgoOQ29udHJvbE1lc3NhZ2USCwoDc2VxGAEgASgEEgsKA2FjaxgCIAEoBBIqCgd3ZWxjb21lGAMgASgLMhcuYmVydGguYWdlbnQudjEuV2VsY29tZUgAEioKB2NvbW1hbmQYBCABKAsyFy5iZXJ0aC5hZ2VudC52MS5Db21tYW5kSAASNQoNaGVhcnRiZWF0X2FjaxgFIAEoCzIcLmJlcnRoLmFnZW50LnYxLkhlYXJ0YmVhdEFja0gAEioKB3Jldm9rZWQYBiABKAsyFy5iZXJ0aC5hZ2VudC52MS5SZXZva2VkSAASNQoNZGVzaXJlZF9zdGF0ZRgHIAEoCzIcLmJlcnRoLmFnZW50LnYxLkRlc2lyZWRTdGF0ZUgAEj8KEmNlcnRpZmljYXRlX2lzc3VlZBgIIAEoCzIhLmJlcnRoLmFnZW50LnYxLkNlcnRpZmljYXRlSXNzdWVkSABCCQoHcGF5bG9hZCKqAQoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgCIAEoDRIcChR1bnJlYWNoYWJsZV9hZnRlcl9tcxgDIAEoDRIvCgtzZXJ2ZXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVdGVsZW1ldHJ5X2ludGVydmFsX21zGAUgASgNIp4BCgdDb21tYW5kEhIKCmNvbW1hbmRfaWQYASABKAkSDAoEa2luZBgCIAEoCRItCglpc3N1ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGRlYWRsaW5lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxwYXlsb2FkX2pzb24YBSABKAwiDgoMSGVhcnRiZWF0QWNrIhkKB1Jldm9rZWQSDgoGcmVhc29uGAEgASgJIjYKDERlc2lyZWRTdGF0ZRIPCgd2ZXJzaW9uGAEgASgEEhUKDWRvY3VtZW50X2pzb24YAiABKAwiJQoSQ2VydGlmaWNhdGVSZXF1ZXN0Eg8KB2Nzcl9wZW0YASABKAkiagoRQ2VydGlmaWNhdGVJc3N1ZWQSFwoPY2VydGlmaWNhdGVfcGVtGAEgASgJEi0KCW5vdF9hZnRlchgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYAyABKAki8gEKDlRlbGVtZXRyeUJhdGNoEhAKCHNwb29sX2lkGAEgASgJEhEKCWJhdGNoX3NlcRgCIAEoBBIXCg9kcm9wcGVkX2JhdGNoZXMYAyABKAQSKQoFaG9zdHMYBCADKAsyGi5iZXJ0aC5hZ2VudC52MS5Ib3N0U2FtcGxlEjMKCmNvbnRhaW5lcnMYBSADKAsyHy5iZXJ0aC5hZ2VudC52MS5Db250YWluZXJTYW1wbGUSDwoHY2hhbm5lbBgGIAEoCRIxCglsb2dfbGluZXMYByADKAsyHi5iZXJ0aC5hZ2VudC52MS5SdW50aW1lTG9nTGluZSL4AQoOUnVudGltZUxvZ0xpbmUSLwoLb2JzZXJ2ZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGNvbnRhaW5lcl9pZBgCIAEoCRISCgpwcm9qZWN0X2lkGAMgASgJEhYKDmVudmlyb25tZW50X2lkGAQgASgJEhMKC3Jlc291cmNlX2lkGAUgASgJEhUKDWRlcGxveW1lbnRfaWQYBiABKAkSFAoMc2VydmljZV9uYW1lGAcgASgJEg4KBnN0cmVhbRgIIAEoCRIPCgdtZXNzYWdlGAkgASgJEhAKCHNlcXVlbmNlGAogASgEIr4ECgpIb3N0U2FtcGxlEi8KC29ic2VydmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1sb2dpY2FsX2NvcmVzGAIgASgNEhcKD2xvYWRfYXZlcmFnZV8xbRgDIAEoARIXCg9sb2FkX2F2ZXJhZ2VfNW0YBCABKAESGAoQbG9hZF9hdmVyYWdlXzE1bRgFIAEoARITCgtjcHVfcGVyY2VudBgGIAEoARIaChJtZW1vcnlfdG90YWxfYnl0ZXMYByABKAQSGQoRbWVtb3J5X3VzZWRfYnl0ZXMYCCABKAQSHgoWbWVtb3J5X2F2YWlsYWJsZV9ieXRlcxgJIAEoBBIoCgVkaXNrcxgKIAMoCzIZLmJlcnRoLmFnZW50LnYxLkRpc2tVc2FnZRIYChBuZXR3b3JrX3J4X2J5dGVzGAsgASgEEhgKEG5ldHdvcmtfdHhfYnl0ZXMYDCABKAQSGgoSZG9ja2VyX2ltYWdlX2J5dGVzGA0gASgEEiAKGGRvY2tlcl9idWlsZF9jYWNoZV9ieXRlcxgOIAEoBBIdChVkb2NrZXJfd3JpdGFibGVfYnl0ZXMYDyABKAQSNgoSZG9ja2VyX29ic2VydmVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVjb250YWluZXJfY3B1X3BlcmNlbnQYESABKAESHgoWY29udGFpbmVyX21lbW9yeV9ieXRlcxgSIAEoBCK1AQoJRGlza1VzYWdlEg0KBW1vdW50GAEgASgJEhIKCmZpbGVzeXN0ZW0YAiABKAkSEwoLdG90YWxfYnl0ZXMYAyABKAQSEgoKdXNlZF9ieXRlcxgEIAEoBBIXCg9hdmFpbGFibGVfYnl0ZXMYBSABKAQSFAoMaW5vZGVzX3RvdGFsGAYgASgEEhMKC2lub2Rlc191c2VkGAcgASgEEhgKEGlub2Rlc19hdmFpbGFibGUYCCABKAQiyAIKD0NvbnRhaW5lclNhbXBsZRIvCgtvYnNlcnZlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMY29udGFpbmVyX2lkGAIgASgJEhIKCnByb2plY3RfaWQYAyABKAkSFgoOZW52aXJvbm1lbnRfaWQYBCABKAkSEwoLcmVzb3VyY2VfaWQYBSABKAkSFQoNZGVwbG95bWVudF9pZBgGIAEoCRITCgtjcHVfcGVyY2VudBgHIAEoARIZChFtZW1vcnlfdXNlZF9ieXRlcxgIIAEoBBIaChJtZW1vcnlfbGltaXRfYnl0ZXMYCSABKAQSGAoQbmV0d29ya19yeF9ieXRlcxgKIAEoBBIYChBuZXR3b3JrX3R4X2J5dGVzGAsgASgEEhYKDndyaXRhYmxlX2J5dGVzGAwgASgEIjMKDFRlbGVtZXRyeUFjaxIQCghzcG9vbF9pZBgBIAEoCRIRCgliYXRjaF9zZXEYAiABKAQicQoRVGVybWluYWxGcm9tQWdlbnQSGQoPb3Blbl9zZXNzaW9uX2lkGAEgASgJSAASEAoGb3V0cHV0GAIgASgMSAASEwoJZXhpdF9jb2RlGAMgASgFSAASDwoFZXJyb3IYBCABKAlIAEIJCgdwYXlsb2FkInUKD1Rlcm1pbmFsVG9BZ2VudBIPCgVpbnB1dBgBIAEoDEgAEi4KBnJlc2l6ZRgCIAEoCzIcLmJlcnRoLmFnZW50LnYxLlRlcm1pbmFsU2l6ZUgAEhYKDGNsb3NlX3JlYXNvbhgDIAEoCUgAQgkKB3BheWxvYWQiKgoMVGVybWluYWxTaXplEgwKBHJvd3MYASABKA0SDAoEY29scxgCIAEoDTL+AQoMQWdlbnRTZXJ2aWNlEksKB0Nvbm5lY3QSHC5iZXJ0aC5hZ2VudC52MS5BZ2VudE1lc3NhZ2UaHi5iZXJ0aC5hZ2VudC52MS5Db250cm9sTWVzc2FnZSgBMAESTQoJVGVsZW1ldHJ5Eh4uYmVydGguYWdlbnQudjEuVGVsZW1ldHJ5QmF0Y2gaHC5iZXJ0aC5hZ2VudC52MS5UZWxlbWV0cnlBY2soATABElIKCFRlcm1pbmFsEiEuYmVydGguYWdlbnQudjEuVGVybWluYWxGcm9tQWdlbnQaHy5iZXJ0aC5hZ2VudC52MS5UZXJtaW5hbFRvQWdlbnQoATABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * AgentMessage is the envelope for everything the agent sends to the control plane.
@@ -1159,6 +1159,122 @@ export const TelemetryAckSchema: GenMessage<TelemetryAck> = /*@__PURE__*/
   messageDesc(file_berth_agent_v1_agent, 22);
 
 /**
+ * TerminalFromAgent is what the agent sends on a Terminal stream.
+ *
+ * @generated from message berth.agent.v1.TerminalFromAgent
+ */
+export type TerminalFromAgent = Message<"berth.agent.v1.TerminalFromAgent"> & {
+  /**
+   * @generated from oneof berth.agent.v1.TerminalFromAgent.payload
+   */
+  payload: {
+    /**
+     * First frame: which session this stream carries.
+     *
+     * @generated from field: string open_session_id = 1;
+     */
+    value: string;
+    case: "openSessionId";
+  } | {
+    /**
+     * Bytes the shell wrote (stdout and stderr together, as a terminal shows them).
+     *
+     * @generated from field: bytes output = 2;
+     */
+    value: Uint8Array;
+    case: "output";
+  } | {
+    /**
+     * The shell ended with this exit code (the stream ends after it).
+     *
+     * @generated from field: int32 exit_code = 3;
+     */
+    value: number;
+    case: "exitCode";
+  } | {
+    /**
+     * The session could not run (container gone, exec refused); the stream ends after it.
+     *
+     * @generated from field: string error = 4;
+     */
+    value: string;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message berth.agent.v1.TerminalFromAgent.
+ * Use `create(TerminalFromAgentSchema)` to create a new message.
+ */
+export const TerminalFromAgentSchema: GenMessage<TerminalFromAgent> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 23);
+
+/**
+ * TerminalToAgent is what the control plane sends on a Terminal stream.
+ *
+ * @generated from message berth.agent.v1.TerminalToAgent
+ */
+export type TerminalToAgent = Message<"berth.agent.v1.TerminalToAgent"> & {
+  /**
+   * @generated from oneof berth.agent.v1.TerminalToAgent.payload
+   */
+  payload: {
+    /**
+     * Keystrokes for the shell.
+     *
+     * @generated from field: bytes input = 1;
+     */
+    value: Uint8Array;
+    case: "input";
+  } | {
+    /**
+     * The user's terminal changed size.
+     *
+     * @generated from field: berth.agent.v1.TerminalSize resize = 2;
+     */
+    value: TerminalSize;
+    case: "resize";
+  } | {
+    /**
+     * End the session: the agent stops the shell.
+     *
+     * @generated from field: string close_reason = 3;
+     */
+    value: string;
+    case: "closeReason";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message berth.agent.v1.TerminalToAgent.
+ * Use `create(TerminalToAgentSchema)` to create a new message.
+ */
+export const TerminalToAgentSchema: GenMessage<TerminalToAgent> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 24);
+
+/**
+ * @generated from message berth.agent.v1.TerminalSize
+ */
+export type TerminalSize = Message<"berth.agent.v1.TerminalSize"> & {
+  /**
+   * @generated from field: uint32 rows = 1;
+   */
+  rows: number;
+
+  /**
+   * @generated from field: uint32 cols = 2;
+   */
+  cols: number;
+};
+
+/**
+ * Describes the message berth.agent.v1.TerminalSize.
+ * Use `create(TerminalSizeSchema)` to create a new message.
+ */
+export const TerminalSizeSchema: GenMessage<TerminalSize> = /*@__PURE__*/
+  messageDesc(file_berth_agent_v1_agent, 25);
+
+/**
  * AgentService is served by the control plane's agent gateway; agents are the clients.
  *
  * @generated from service berth.agent.v1.AgentService
@@ -1194,6 +1310,18 @@ export const AgentService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof TelemetryBatchSchema;
     output: typeof TelemetryAckSchema;
+  },
+  /**
+   * Terminal carries one interactive terminal session, on a stream of its own. The control plane asks for it with
+   * a `terminal.open` command; the agent then opens this stream, names the session in its first frame (`open`)
+   * and relays the shell's output; the control plane relays the user's keystrokes, resizes and the close.
+   *
+   * @generated from rpc berth.agent.v1.AgentService.Terminal
+   */
+  terminal: {
+    methodKind: "bidi_streaming";
+    input: typeof TerminalFromAgentSchema;
+    output: typeof TerminalToAgentSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_berth_agent_v1_agent, 0);
