@@ -18,6 +18,7 @@ import { capacityRoutes } from './modules/capacity/routes.js';
 import { certificateRoutes } from './modules/certificates/routes.js';
 import { deployTokenRoutes } from './modules/deploy-tokens/routes.js';
 import { deploymentRoutes } from './modules/deployments/routes.js';
+import { diagnosticRoutes } from './modules/diagnostics/routes.js';
 import { domainBindingRoutes } from './modules/domain-bindings/routes.js';
 import { edgeRoutes } from './modules/edge/routes.js';
 import { environmentRoutes } from './modules/environments/routes.js';
@@ -134,6 +135,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(runtimeLogRoutes, { logs: services.runtimeLogs, hub: services.hub });
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   await app.register(terminalRoutes, { terminals: services.terminals });
+  await app.register(diagnosticRoutes, { summary: services.diagnosticSummary });
   await app.register(agentDistributionRoutes, { ca: () => ca });
   return app;
 }

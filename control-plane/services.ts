@@ -17,6 +17,7 @@ import { createDeploymentAgentLink, deploymentHooks } from './modules/deployment
 import { createDeploymentReads } from './modules/deployments/reads.js';
 import { createDeploymentService } from './modules/deployments/service.js';
 import { createDeploymentWaits } from './modules/deployments/wait.js';
+import { createDiagnosticSummary } from './modules/diagnostics/summary.js';
 import { bindingServerIds as bindingServers, createBindingEdgeSource } from './modules/domain-bindings/edge-source.js';
 import { createOwnershipChecks } from './modules/domain-bindings/ownership.js';
 import { createDomainBindingService } from './modules/domain-bindings/service.js';
@@ -144,6 +145,13 @@ export function createServices(deps: ServiceDependencies) {
     retention: monitoring.retention,
     intervalSeconds: config.healthHistoryIntervalSeconds,
   });
+  const diagnosticSummary = createDiagnosticSummary({
+    now,
+    resources,
+    health,
+    edge,
+    databaseMode: config.databaseUrl ? 'external' : 'embedded',
+  });
   const terminalBroker = createTerminalBroker();
   const terminals = createTerminalService({ now, log, commands, broker: terminalBroker, resources, runtime });
   const runtimeLogs = createRuntimeLogService({ now, log, resources, retention: monitoring.retention });
@@ -207,6 +215,7 @@ export function createServices(deps: ServiceDependencies) {
     healthHistory,
     terminals,
     terminalBroker,
+    diagnosticSummary,
     hub,
   };
 }

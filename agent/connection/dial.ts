@@ -28,57 +28,39 @@ export interface DialedCall {
 }
 
 /**
- * Opens a `Connect` stream to `target` over mTLS on a channel of its own. HTTP/2 keepalive pings every 10 s
- * (5 s to answer), even between calls, catch a vanished peer that the kernel will never report. The call has no
- * deadline: it is meant to live for days (STACK.md P9).
+ * Opens a bidi stream of `method` to `target` over mTLS on a channel (and so an HTTP/2 connection) of its own: a
+ * backlog on one stream then shares no flow-control window with another. HTTP/2 keepalive pings every 10 s (5 s to
+ * answer), even between calls, catch a vanished peer that the kernel will never report. Metadata is passed
+ * explicitly and no CallOptions at all: grpc-js reads options only after a Metadata (STACK.md P8), and these streams
+ * carry no deadline: they are meant to live for days (STACK.md P9).
  */
+function dialStream<Req, Res>(
+  target: LinkTarget,
+  method: grpc.MethodDefinition<Req, Res>,
+): { client: grpc.Client; call: grpc.ClientDuplexStream<Req, Res> } {
+  const client = openChannel(target);
+  const call = client.makeBidiStreamRequest<Req, Res>(
+    method.path,
+    method.requestSerialize,
+    method.responseDeserialize,
+    new grpc.Metadata(),
+  );
+  return { client, call };
+}
+
+/** The agent's session: `Connect`. */
 export function dialConnect(target: LinkTarget): DialedCall {
-  const client = openChannel(target);
-  const method = agentServiceDefinition.connect;
-  // Metadata passed explicitly and no CallOptions at all: grpc-js reads options only after a Metadata
-  // (STACK.md P8), and this stream must carry no deadline.
-  const call = client.makeBidiStreamRequest<AgentMessage, ControlMessage>(
-    method.path,
-    method.requestSerialize,
-    method.responseDeserialize,
-    new grpc.Metadata(),
-  );
-  return { client, call };
+  return dialStream<AgentMessage, ControlMessage>(target, agentServiceDefinition.connect);
 }
 
-/**
- * Opens a `Telemetry` stream on a channel (and so an HTTP/2 connection) of its own: a backlog of samples then
- * shares no flow-control window with the commands on `Connect`. Like Connect, it has no deadline.
- */
-export function dialTelemetry(target: LinkTarget): {
-  client: grpc.Client;
-  call: grpc.ClientDuplexStream<TelemetryBatch, TelemetryAck>;
-} {
-  const client = openChannel(target);
-  const method = agentServiceDefinition.telemetry;
-  const call = client.makeBidiStreamRequest<TelemetryBatch, TelemetryAck>(
-    method.path,
-    method.requestSerialize,
-    method.responseDeserialize,
-    new grpc.Metadata(),
-  );
-  return { client, call };
+/** Monitoring samples and runtime log lines: `Telemetry` (one per spool). */
+export function dialTelemetry(target: LinkTarget) {
+  return dialStream<TelemetryBatch, TelemetryAck>(target, agentServiceDefinition.telemetry);
 }
 
-/** Opens a `Terminal` stream for one terminal session, on a channel of its own. */
-export function dialTerminal(target: LinkTarget): {
-  client: grpc.Client;
-  call: grpc.ClientDuplexStream<TerminalFromAgent, TerminalToAgent>;
-} {
-  const client = openChannel(target);
-  const method = agentServiceDefinition.terminal;
-  const call = client.makeBidiStreamRequest<TerminalFromAgent, TerminalToAgent>(
-    method.path,
-    method.requestSerialize,
-    method.responseDeserialize,
-    new grpc.Metadata(),
-  );
-  return { client, call };
+/** One terminal session: `Terminal`. */
+export function dialTerminal(target: LinkTarget) {
+  return dialStream<TerminalFromAgent, TerminalToAgent>(target, agentServiceDefinition.terminal);
 }
 
 function openChannel(target: LinkTarget): grpc.Client {

@@ -179,6 +179,11 @@ export class BenchDeployRig {
   }
 
   /** The last lines of the control plane's and the agent's output, for a failure report. */
+  /** The agent process's pid, once it runs. */
+  agentPid(): number | undefined {
+    return this.agent?.pid;
+  }
+
   lastOutput(lines = 20): string {
     const tail = (text: string | undefined) => (text ?? '').split('\n').slice(-lines).join('\n');
     return `--- control plane ---\n${tail(this.controlPlane?.stdout())}\n--- agent ---\n${tail(this.agent?.stdout())}`;

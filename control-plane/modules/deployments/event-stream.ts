@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { openEventStream } from '../../http/event-stream.js';
 import { eventsAfter, isTerminal, latestEvents, toEnvelope } from './events.js';
 import type { DeploymentWaits } from './wait.js';
 
@@ -27,21 +28,9 @@ export async function streamEvents(
   input: { em: EntityManager; deploymentId: string; options: StreamOptions; waits: Pick<DeploymentWaits, 'changed'> },
 ): Promise<void> {
   const { em, deploymentId, options, waits } = input;
-  reply.hijack();
-  const out = reply.raw;
-  out.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': request.id,
-  });
-  let closed = false;
-  request.raw.on('close', () => {
-    closed = true;
-  });
+  const { out, closed: isClosed } = openEventStream(request, reply);
   const write = (text: string) => {
-    if (!closed) out.write(text);
+    if (!isClosed()) out.write(text);
   };
   let cursor = options.cursor;
   if (cursor === null && options.includeHistory) {
@@ -53,7 +42,7 @@ export async function streamEvents(
     cursor = newest[0] === undefined ? '0' : String(newest[0].id);
   }
   let lastBeat = Date.now();
-  while (!closed) {
+  while (!isClosed()) {
     const batch = await eventsAfter(em.fork(), deploymentId, cursor, 200);
     for (const event of batch) {
       write(frame(toEnvelope(event), String(event.id)));

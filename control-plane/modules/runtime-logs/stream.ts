@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { NotifyHub } from '../../db/notify-hub.js';
+import { openEventStream } from '../../http/event-stream.js';
 import { type LineFilter, linesAfter, lineView, newestCursor, tailLines } from './reads.js';
 import { runtimeLogsChannel } from './store.js';
 
@@ -36,25 +37,11 @@ export async function streamRuntimeLogs(
   input: { em: EntityManager; hub: Pick<NotifyHub, 'notified'>; options: LogStreamOptions },
 ): Promise<void> {
   const { em, hub, options } = input;
-  reply.hijack();
-  const out = reply.raw;
-  out.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': request.id,
-  });
-  let closed = false;
-  const abort = new AbortController();
-  request.raw.on('close', () => {
-    closed = true;
-    abort.abort();
-  });
+  const { out, closed, signal } = openEventStream(request, reply);
   /** Writes, then waits for the socket to drain when its buffer is full. */
   const write = async (text: string) => {
-    if (closed) return;
-    if (!out.write(text)) await once(out, 'drain', { signal: abort.signal }).catch(() => undefined);
+    if (closed()) return;
+    if (!out.write(text)) await once(out, 'drain', { signal }).catch(() => undefined);
   };
   const resourceId = options.filter.resourceId;
   let cursor = options.cursor;
@@ -64,7 +51,7 @@ export async function streamRuntimeLogs(
     cursor = tail.at(-1)?.id ?? (await newestCursor(em.fork(), options.filter));
   }
   let lastBeat = Date.now();
-  while (!closed) {
+  while (!closed()) {
     const page = await linesAfter(em.fork(), options.filter, cursor, pageSize);
     for (const row of page) {
       await write(frame({ schemaVersion, kind: 'line', line: lineView(row) }, String(row.id)));

@@ -1,4 +1,7 @@
-import { deployedResource, request, useSeedRig } from './fixtures.js';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { TelemetryBatchSchema } from '../../../shared/gen/berth/agent/v1/agent_pb.js';
+import { deployedResource, request, rig, sql, useSeedRig } from './fixtures.js';
 import { describeSeedScenarios } from './scenarios.js';
 
 useSeedRig();
@@ -15,6 +18,40 @@ describeSeedScenarios('runtime', {
     const resourceId = await deployedResource();
     await request({ method: 'POST', url: `/resources/${resourceId}/runtime/restart`, json: {} });
     return request({ method: 'GET', url: `/resources/${resourceId}/health?mode=live` });
+  },
+  'GET /resources/{resourceId}/diagnostic-summary': async () => {
+    const resourceId = await deployedResource();
+    const [deployment] = await sql<{ id: string; server_id: string }[]>(
+      'select id, server_id from deployments where resource_id = ?',
+      [resourceId],
+    );
+    await sql(
+      "insert into deployment_log_lines (deployment_id, timestamp, source, phase, level, message, masked) values (?, now(), 'agent', 'verify', 'info', 'contract log line', false)",
+      [deployment!.id],
+    );
+    await rig.t.parts.services.monitoring.ingest.storeBatch(
+      rig.t.orm.em.fork(),
+      deployment!.server_id,
+      create(TelemetryBatchSchema, {
+        spoolId: 'contract-diagnostics',
+        batchSeq: 1n,
+        channel: 'logs',
+        logLines: [
+          {
+            observedAt: timestampFromDate(new Date()),
+            containerId: 'c0ffee',
+            resourceId,
+            deploymentId: deployment!.id,
+            serviceName: 'web',
+            stream: 'stderr',
+            message: 'warning: contract',
+            sequence: 1n,
+          },
+        ],
+      }),
+      new Date(),
+    );
+    return request({ method: 'GET', url: `/resources/${resourceId}/diagnostic-summary` });
   },
   'GET /resources/{resourceId}/health-history': async () => {
     const resourceId = await deployedResource();

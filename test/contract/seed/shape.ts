@@ -90,6 +90,8 @@ const emptyUntilLaterModules = new Set([
   '$.overrides',
   // Berth keeps no source workspaces until it builds from source.
   '$.appaloftWorkspaces',
+  // Route intents come with the access-failure evidence (not built yet; docs/monitoring.md).
+  '$.access.routeIntentStatuses',
 ]);
 
 /**
@@ -130,6 +132,10 @@ const nullUntilLaterModules = new Set([
   // Route intents and access-failure evidence come with the edge-proxy work.
   '$.publicAccess.routeIntentStatus',
   '$.publicAccess.latestAccessFailure',
+  // A diagnostic summary of a deployment that succeeded; access-failure evidence is not built yet.
+  '$.deployment.lastError',
+  '$.access.latestAccessFailure',
+  '$.access.selectedRoute',
   // The same, in the health summary each health-history observation keeps.
   '$.observations[0].summary.latestDeployment.lastError',
   '$.observations[0].summary.publicAccess.routeIntentStatus',

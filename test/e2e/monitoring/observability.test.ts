@@ -375,6 +375,18 @@ describe('monitoring through a real agent', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.details.reason).toBe('container_not_running');
     expect(refused.body.hint).toContain('runtime/start');
+    // The diagnostic summary says what is wrong and what to do, with the app's last lines (secrets masked).
+    const diagnosis = await rig.api.expect<{
+      diagnosis: { status: string; findings: Array<{ code: string; nextAction: string }> };
+      runtimeLogs: { lines: Array<{ message: string; masked: boolean }> };
+      redaction: { masked: boolean };
+    }>(200, 'GET', `/resources/${rig.resourceId}/diagnostic-summary?tailLines=10`);
+    expect(diagnosis.diagnosis.status).toBe('problem');
+    expect(diagnosis.diagnosis.findings).toContainEqual(
+      expect.objectContaining({ code: 'runtime-stopped', nextAction: 'start-runtime' }),
+    );
+    expect(diagnosis.runtimeLogs.lines.length).toBeGreaterThan(0);
+    expect(diagnosis.redaction.masked).toBe(true);
     await rig.api.expect(200, 'POST', `/resources/${rig.resourceId}/runtime/start`, {});
   }, 120_000);
 
