@@ -26,6 +26,15 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Fastify logs each request with this; a WebSocket's token may ride in its query string (`?access_token=`).
+      serializers: {
+        req: (req: { method?: string; url?: string; hostname?: string; ip?: string }) => ({
+          method: req.method,
+          url: redactQueryCredentials(req.url),
+          host: req.hostname,
+          remoteAddress: req.ip,
+        }),
+      },
       redact: {
         paths: [
           'password',
@@ -42,6 +51,11 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     options.destination,
   );
+}
+
+/** `url` with the value of every credential-carrying query parameter replaced by `****`. */
+export function redactQueryCredentials(url: string | undefined): string | undefined {
+  return url?.replace(/([?&](?:access_token|token)=)[^&#]*/gi, '$1****');
 }
 
 export type { Logger };
