@@ -177,9 +177,8 @@ export function createServices(deps: ServiceDependencies) {
     capacity,
     servers,
     diskPercent: config.capacityPruneDiskPercent,
-    fullestDiskPercent: monitoring.fullestDiskPercent,
   });
-  monitoring.onStored((em, serverId) => prunePolicies.onHostSample(em, serverId));
+  monitoring.onStored(async (_em, serverId, _at, batch) => prunePolicies.onBatch(serverId, batch));
   return {
     commands,
     sessions,

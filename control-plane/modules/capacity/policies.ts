@@ -2,6 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import cron, { type ScheduledTask } from 'node-cron';
 import { defaultPruneCategories, type PruneCategory } from '../../../shared/capacity-command.js';
 import { notFound } from '../../../shared/errors.js';
+import type { TelemetryBatch } from '../../../shared/gen/berth/agent/v1/agent_pb.js';
 import { newId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Clock } from '../../../shared/time.js';
@@ -61,8 +62,6 @@ export function createPrunePolicies(deps: {
   servers: Pick<ServerService, 'load'>;
   /** A host sample with a disk at least this full runs the server's policy (BERTH_CAPACITY_PRUNE_DISK_PERCENT). */
   diskPercent: number;
-  /** The use percent of the fullest disk in the server's newest host sample (the monitoring module's read). */
-  fullestDiskPercent(em: EntityManager, serverId: string): Promise<number | null>;
 }) {
   const { now, log, capacity } = deps;
   let job: ScheduledTask | undefined;
@@ -189,11 +188,14 @@ export function createPrunePolicies(deps: {
       return { id: policy.id };
     },
 
-    /** A stored host sample: a disk at least `diskPercent` full runs the server's policy (not awaited). */
-    async onHostSample(em: EntityManager, serverId: string): Promise<void> {
+    /**
+     * A stored batch: a disk at least `diskPercent` full in its newest host sample runs the server's policy (not
+     * awaited). Read from the batch itself: this runs for every batch of every server.
+     */
+    onBatch(serverId: string, batch: TelemetryBatch): void {
       const last = lastDiskTrigger.get(serverId) ?? 0;
       if (now().getTime() - last < diskTriggerQuietMs) return;
-      const fullest = await deps.fullestDiskPercent(em, serverId);
+      const fullest = fullestDiskPercent(batch);
       if (fullest === null || fullest < deps.diskPercent) return;
       lastDiskTrigger.set(serverId, now().getTime());
       log.warn({ serverId, usePercent: fullest }, 'a disk crossed the capacity prune threshold');
@@ -217,3 +219,16 @@ export function createPrunePolicies(deps: {
   };
 }
 export type PrunePolicies = ReturnType<typeof createPrunePolicies>;
+
+/** The use percent of the fullest disk in the batch's newest host sample, or null without one. */
+export function fullestDiskPercent(batch: TelemetryBatch): number | null {
+  const newest = batch.hosts.at(-1);
+  let fullest: number | null = null;
+  for (const disk of newest?.disks ?? []) {
+    const used = Number(disk.usedBytes);
+    const available = Number(disk.availableBytes);
+    if (used + available <= 0) continue;
+    fullest = Math.max(fullest ?? 0, (used / (used + available)) * 100);
+  }
+  return fullest;
+}

@@ -44,7 +44,12 @@ export const sampleColumns = [
 ] as const;
 
 /** Called after a batch is stored, with the servers and times it covered (threshold evaluation). */
-export type AfterStore = (em: EntityManager, serverId: string, newestObservedAt: Date) => Promise<void>;
+export type AfterStore = (
+  em: EntityManager,
+  serverId: string,
+  newestObservedAt: Date,
+  batch: TelemetryBatch,
+) => Promise<void>;
 
 /** Turns a batch into rows: one per host sample and one per container sample. */
 export function batchRows(serverId: string, batch: TelemetryBatch, receivedAt: Date): Row[] {
@@ -217,7 +222,7 @@ export function createTelemetryIngest(deps: { afterStore?: AfterStore; storeLogL
         );
         return true;
       });
-      if (stored && newest !== null) await deps.afterStore?.(em, serverId, newest);
+      if (stored && newest !== null) await deps.afterStore?.(em, serverId, newest, batch);
     },
   };
 }

@@ -3,7 +3,6 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../../../shared/logger.js';
 import type { Clock } from '../../../shared/time.js';
 import type { AuthContext } from '../identity/auth-context.js';
-import { fullestDiskPercent } from './disk-use.js';
 import { type AfterStore, createTelemetryIngest, type LogLineStore } from './ingest.js';
 import { type Bucket, listSamples, readRollup } from './reads.js';
 import { createRetentionService, enforceSampleRetention } from './retention.js';
@@ -41,9 +40,9 @@ export function createMonitoringService(deps: MonitoringDeps) {
   const ingest = createTelemetryIngest({
     ...(deps.storeLogLines ? { storeLogLines: deps.storeLogLines } : {}),
     // A listener's failure is its own: the batch is stored and acknowledged regardless.
-    afterStore: async (em, serverId, at) => {
+    afterStore: async (em, serverId, at, batch) => {
       for (const listener of listeners) {
-        await listener(em, serverId, at).catch((error: unknown) =>
+        await listener(em, serverId, at, batch).catch((error: unknown) =>
           log.error({ err: error, serverId }, 'a monitoring listener failed on a stored batch'),
         );
       }
@@ -67,7 +66,6 @@ export function createMonitoringService(deps: MonitoringDeps) {
     onStored(hook: AfterStore) {
       listeners.push(hook);
     },
-    fullestDiskPercent,
 
     async samples(
       em: EntityManager,

@@ -12,6 +12,15 @@ import { envelopeExample, seedByKey, shapeMismatches } from './shape.js';
  */
 export type Scenario = () => Promise<LightMyRequestResponse>;
 
+/** The parsed `data:` of every frame of a Server-Sent Events body. */
+function sseData(body: string): Array<Record<string, unknown>> {
+  return body
+    .split('\n\n')
+    .map((frame) => /^data: (.*)$/m.exec(frame)?.[1])
+    .filter((line): line is string => line !== undefined)
+    .map((line) => JSON.parse(line));
+}
+
 /** One scenario per key: a valid request whose answer must have the seed's response shape. */
 export function describeSeedScenarios(module: string, scenarios: Record<string, Scenario>): void {
   describe(`seed 001 contract: ${module}`, () => {
@@ -40,11 +49,7 @@ export function describeSeedStreams(module: string, scenarios: Record<string, Sc
       const res = await scenarios[key]!();
       expect(res.statusCode, res.body).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-      const data = res.body
-        .split('\n\n')
-        .map((frame) => /^data: (.*)$/m.exec(frame)?.[1])
-        .filter((line): line is string => line !== undefined)
-        .map((line) => JSON.parse(line));
+      const data = sseData(res.body);
       const events = data.filter((d) => d.kind === 'event');
       expect(events.length).toBeGreaterThan(0);
       for (const event of events) expect(shapeMismatches(envelopeExample, event)).toEqual([]);
@@ -67,11 +72,7 @@ export function describeSeedLogStreams(module: string, scenarios: Record<string,
       const res = await scenarios[key]!();
       expect(res.statusCode, res.body).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-      const data = res.body
-        .split('\n\n')
-        .map((frame) => /^data: (.*)$/m.exec(frame)?.[1])
-        .filter((line): line is string => line !== undefined)
-        .map((line) => JSON.parse(line));
+      const data = sseData(res.body);
       const lines = data.filter((d) => d.kind === 'line');
       expect(lines.length).toBeGreaterThan(0);
       for (const frame of lines) expect(shapeMismatches(lineExample, frame.line)).toEqual([]);
